@@ -1,0 +1,3 @@
+from .load_lmdb_features import LoadLMDBFeatures
+
+__all__ = ['LoadLMDBFeatures']

@@ -1,0 +1,110 @@
+"""Read the features of a segment's frames from RU-LSTM LMDBs."""
+import os
+from typing import Dict, Optional, Sequence
+
+import lmdb
+import numpy as np
+from mmcv.transforms import BaseTransform
+
+from mmaction.registry import TRANSFORMS
+
+
+@TRANSFORMS.register_module()
+class LoadLMDBFeatures(BaseTransform):
+    """Load per-frame features of each modality from one LMDB per modality.
+
+    Keys are ``key_template.format(video=..., frame=...)`` encoded as utf-8,
+    values raw float32 vectors (RU-LSTM layout). Databases are opened lazily,
+    once per process, read-only; each sample reads its frames within one
+    read transaction per modality.
+
+    Required keys: ``feature_root``, ``video_id``, ``frame_inds``,
+    ``segment_id``. Added keys: one per modality, float32 ``(T, D)``.
+
+    Args:
+        modalities (Sequence[str]): Modalities to load, e.g.
+            ``('rgb', 'flow', 'obj')``.
+        feature_dims (dict[str, int], optional): Expected vector size per
+            modality; a value of another size is an error. Without it the
+            size is only checked to be the same for all frames of a sample.
+            Defaults to None.
+        lmdb_dirs (dict[str, str], optional): LMDB folder of each modality,
+            relative to ``feature_root``. Defaults to the modality name.
+        key_template (str): Key format. Defaults to
+            ``'{video}_frame_{frame:010d}.jpg'``.
+    """
+
+    def __init__(self,
+                 modalities: Sequence[str],
+                 feature_dims: Optional[Dict[str, int]] = None,
+                 lmdb_dirs: Optional[Dict[str, str]] = None,
+                 key_template: str = '{video}_frame_{frame:010d}.jpg') -> None:
+        self.modalities = tuple(modalities)
+        self.feature_dims = dict(feature_dims or {})
+        self.lmdb_dirs = {m: m for m in self.modalities}
+        self.lmdb_dirs.update(lmdb_dirs or {})
+        unknown = set(self.feature_dims) - set(self.modalities)
+        if unknown:
+            raise ValueError(f'feature_dims names modalities {sorted(unknown)}'
+                             f' not in modalities {self.modalities}')
+        self.key_template = key_template
+        self._envs: Dict[str, lmdb.Environment] = {}
+        self._pid = None
+
+    def _env(self, path: str) -> lmdb.Environment:
+        # An environment must not cross a fork: reopen in each worker.
+        if self._pid != os.getpid():
+            self._envs, self._pid = {}, os.getpid()
+        env = self._envs.get(path)
+        if env is None:
+            if not os.path.isdir(path):
+                raise FileNotFoundError(f'LMDB folder not found: {path}')
+            env = lmdb.open(
+                path, readonly=True, lock=False, readahead=False,
+                meminit=False)
+            self._envs[path] = env
+        return env
+
+    def transform(self, results: dict) -> dict:
+        video, frames = results['video_id'], results['frame_inds']
+        keys = [
+            self.key_template.format(video=video, frame=int(f)).encode()
+            for f in frames
+        ]
+        for modality in self.modalities:
+            path = os.path.join(results['feature_root'],
+                                self.lmdb_dirs[modality])
+            with self._env(path).begin(buffers=True) as txn:
+                values = [txn.get(key) for key in keys]
+                missing = [k.decode() for k, v in zip(keys, values)
+                           if v is None]
+                if missing:
+                    raise KeyError(
+                        f'LMDB {path} has no key {missing[0]!r} (segment '
+                        f'{results["segment_id"]}, {len(missing)} of '
+                        f'{len(keys)} frames missing)')
+                sizes = {len(v) // 4 for v in values}
+                expected = self.feature_dims.get(modality)
+                if len(sizes) > 1 or (expected is not None
+                                      and sizes != {expected}):
+                    raise ValueError(
+                        f'LMDB {path}: segment {results["segment_id"]} has '
+                        f'{modality} vectors of size {sorted(sizes)}, '
+                        f'expected {expected or "one size"}')
+                feats = np.empty((len(keys), sizes.pop()), np.float32)
+                for row, value in zip(feats, values):
+                    row[:] = np.frombuffer(value, dtype=np.float32)
+            if not np.isfinite(feats).all():
+                step = int((~np.isfinite(feats)).any(1).nonzero()[0][0])
+                raise ValueError(
+                    f'LMDB {path}: non-finite value in key '
+                    f'{keys[step].decode()!r} (segment '
+                    f'{results["segment_id"]})')
+            results[modality] = feats
+        return results
+
+    def __repr__(self) -> str:
+        return (f'{self.__class__.__name__}(modalities={self.modalities}, '
+                f'feature_dims={self.feature_dims}, '
+                f'lmdb_dirs={self.lmdb_dirs}, '
+                f'key_template={self.key_template!r})')

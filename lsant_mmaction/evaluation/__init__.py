@@ -1,0 +1,3 @@
+from .metrics import AnticipationMetric
+
+__all__ = ['AnticipationMetric']

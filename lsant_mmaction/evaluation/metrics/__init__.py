@@ -1,0 +1,3 @@
+from .anticipation_metric import AnticipationMetric
+
+__all__ = ['AnticipationMetric']

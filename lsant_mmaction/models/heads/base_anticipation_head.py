@@ -1,0 +1,110 @@
+"""Shared loss and prediction logic of the per-step anticipation heads."""
+from typing import Dict, Sequence
+
+import torch
+import torch.nn.functional as F
+
+from mmaction.evaluation import top_k_accuracy
+from mmaction.models.heads import BaseHead
+from mmaction.utils import SampleList
+
+
+class BaseAnticipationHead(BaseHead):
+    """A head that outputs logits ``(B, S, C)``, one row per anticipation step.
+
+    Subclasses implement ``forward(feats)`` where ``feats`` maps each
+    modality to its per-step features ``(B, T, D_m)``. Single-branch heads
+    concatenate the modalities in the order given by ``modalities`` (early
+    fusion), see :meth:`concat_modalities`.
+
+    The loss is computed over every anticipation step of every sample: the
+    logits are flattened to ``(B * S, C)`` and each sample's hard action label
+    is repeated ``S`` times, so any mmaction classification loss applies.
+    Predictions are softmax scores ``(S, C)`` per sample, ordered by
+    decreasing anticipation time (2.0 s ... 0.25 s).
+
+    Args:
+        num_classes (int): Number of actions.
+        in_channels (int): Size of the (concatenated) input features.
+        modalities (Sequence[str]): Input modalities, in concatenation order.
+        num_anticipation_steps (int): Output steps. Defaults to 8.
+        loss_cls (dict): Loss config. Defaults to
+            ``dict(type='CrossEntropyLoss')``.
+        topk (tuple[int]): Top-k accuracies logged during training.
+            Defaults to ``(1, 5)``.
+        init_cfg (dict, optional): Initialisation config. Defaults to None.
+    """
+
+    def __init__(self,
+                 num_classes: int,
+                 in_channels: int,
+                 modalities: Sequence[str],
+                 num_anticipation_steps: int = 8,
+                 loss_cls: Dict = dict(type='CrossEntropyLoss'),
+                 topk=(1, 5),
+                 init_cfg=None) -> None:
+        super().__init__(
+            num_classes,
+            in_channels,
+            loss_cls=loss_cls,
+            topk=topk,
+            init_cfg=init_cfg)
+        self.modalities = tuple(modalities)
+        self.num_anticipation_steps = num_anticipation_steps
+        loss_classes = getattr(self.loss_cls, 'num_classes', None)
+        if loss_classes is not None and loss_classes != num_classes:
+            raise ValueError(
+                f'{type(self.loss_cls).__name__} has num_classes='
+                f'{loss_classes} (its prior is {loss_classes}x{loss_classes})'
+                f' but the head has num_classes={num_classes}')
+
+    def concat_modalities(self, feats: Dict[str, torch.Tensor]) -> torch.Tensor:
+        """Concatenate ``feats[m]`` ``(B, T, D_m)`` over ``self.modalities``."""
+        missing = [m for m in self.modalities if m not in feats]
+        if missing:
+            raise KeyError(f'{type(self).__name__} needs modalities '
+                           f'{missing}; inputs have {sorted(feats)}')
+        x = torch.cat([feats[m] for m in self.modalities], dim=-1)
+        if x.shape[-1] != self.in_channels:
+            raise ValueError(
+                f'{type(self).__name__}: in_channels={self.in_channels} but '
+                f'the modalities {self.modalities} give '
+                f'{[tuple(feats[m].shape) for m in self.modalities]}')
+        return x
+
+    def loss_by_feat(self, cls_scores: torch.Tensor,
+                     data_samples: SampleList) -> Dict:
+        """Loss over every anticipation step.
+
+        Args:
+            cls_scores (torch.Tensor): Logits ``(B, S, C)``.
+            data_samples (list[ActionDataSample]): with ``gt_label``.
+
+        Returns:
+            dict: ``loss_cls`` and the training ``top{k}_acc`` over all steps.
+        """
+        labels = torch.cat([x.gt_label for x in data_samples])
+        labels = labels.to(cls_scores.device)  # (B,)
+        steps = cls_scores.shape[1]
+        flat_scores = cls_scores.flatten(0, 1)  # (B*S, C)
+        flat_labels = labels.repeat_interleave(steps)  # (B*S,)
+        losses = dict()
+        top_k_acc = top_k_accuracy(flat_scores.detach().cpu().numpy(),
+                                   flat_labels.cpu().numpy(), self.topk)
+        for k, a in zip(self.topk, top_k_acc):
+            losses[f'top{k}_acc'] = torch.tensor(a, device=cls_scores.device)
+        loss_cls = self.loss_cls(flat_scores, flat_labels)
+        if isinstance(loss_cls, dict):
+            losses.update(loss_cls)
+        else:
+            losses['loss_cls'] = loss_cls
+        return losses
+
+    def predict_by_feat(self, cls_scores: torch.Tensor,
+                        data_samples: SampleList) -> SampleList:
+        """Store softmax scores ``(S, C)`` and per-step argmax ``(S,)``."""
+        scores = F.softmax(cls_scores, dim=-1).detach()  # (B, S, C)
+        for data_sample, score in zip(data_samples, scores):
+            data_sample.set_pred_score(score)
+            data_sample.set_pred_label(score.argmax(dim=-1))
+        return data_samples

@@ -1,0 +1,112 @@
+"""Cross-entropy against prior-smoothed targets (Camporese et al., 2020)."""
+import os
+from typing import Optional, Union
+
+import torch
+import torch.nn.functional as F
+from mmengine.logging import MMLogger
+
+from mmaction.models.losses import BaseWeightedLoss
+from mmaction.registry import MODELS
+
+from ...priors import load_prior, missing_sources
+
+
+@MODELS.register_module()
+class PriorSmoothedCrossEntropyLoss(BaseWeightedLoss):
+    """``-sum_i y(i) log softmax(z)(i)`` with
+    ``y = (1 - alpha) * onehot(k) + alpha * prior[k]``, averaged over samples
+    (and anticipation steps).
+
+    The soft target is built here from the hard label ``k``; the prior is a
+    buffer, so it moves with the model and is saved in every checkpoint.
+    When a build spec's source files are missing (e.g. testing on another
+    machine) the buffer is left unfilled and must come from a checkpoint;
+    training without it is an error.
+
+    Args:
+        alpha (float): Smoothing weight in ``[0, 1]``; 0 is plain
+            cross-entropy. Defaults to 0.
+        prior (str | dict, optional): ``.npy`` path or build spec (the
+            arguments of :func:`lsant_mmaction.priors.build_prior`, e.g.
+            ``dict(kind='glvn', dataset='epic55', actions=..., ...)``).
+            Required when ``alpha > 0``. Defaults to None.
+        num_classes (int, optional): Number of actions; required with a
+            prior, checked against it and against the head. Defaults to None.
+        cache_dir (str, optional): Where built priors are cached. Defaults to
+            ``$LSANT_MMACTION_CACHE`` or ``~/.cache/lsant_mmaction``.
+        loss_weight (float): Factor on the loss. Defaults to 1.0.
+    """
+
+    def __init__(self,
+                 alpha: float = 0.0,
+                 prior: Optional[Union[str, dict]] = None,
+                 num_classes: Optional[int] = None,
+                 cache_dir: Optional[str] = None,
+                 loss_weight: float = 1.0) -> None:
+        super().__init__(loss_weight=loss_weight)
+        if not 0 <= alpha <= 1:
+            raise ValueError(f'alpha must be in [0, 1], got {alpha}')
+        if alpha > 0 and prior is None:
+            raise ValueError(f'alpha={alpha} needs a prior')
+        if prior is not None and num_classes is None:
+            raise ValueError('num_classes is required with a prior')
+        self.alpha = float(alpha)
+        self.num_classes = num_classes
+        self.prior_source = prior
+        self._prior_ready = False
+        if prior is None:
+            self.register_buffer('prior', None)
+            return
+        if isinstance(prior, str):
+            missing = [] if os.path.isfile(prior) else [prior]
+        else:
+            missing = missing_sources(prior)
+        if missing:
+            MMLogger.get_current_instance().warning(
+                f'prior sources not found ({missing}): the prior must come '
+                'from a checkpoint (load_from / test).')
+            self.register_buffer(
+                'prior', torch.full((num_classes, num_classes), float('nan')))
+            self._missing_sources = missing
+        else:
+            matrix = load_prior(prior, num_classes, cache_dir)
+            self.register_buffer('prior', torch.from_numpy(matrix))
+            self._prior_ready = True
+
+    def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
+        if prefix + 'prior' in state_dict and self.prior is not None:
+            loaded = state_dict[prefix + 'prior']
+            if loaded.shape != self.prior.shape:
+                raise ValueError(
+                    f'checkpoint prior {tuple(loaded.shape)} does not match '
+                    f'num_classes={self.num_classes}')
+            self._prior_ready = True
+        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
+
+    def _forward(self, cls_score: torch.Tensor,
+                 label: torch.Tensor) -> torch.Tensor:
+        """Loss of logits ``(N, C)`` or ``(B, S, C)`` with hard labels
+        ``(N,)`` or ``(B,)`` (one label for all steps of a sample)."""
+        if cls_score.dim() == 3:
+            steps = cls_score.shape[1]
+            cls_score = cls_score.flatten(0, 1)  # (B*S, C)
+            label = label.reshape(-1).repeat_interleave(steps)  # (B*S,)
+        if cls_score.dim() != 2 or label.shape != cls_score.shape[:1]:
+            raise ValueError(
+                f'expected logits (N, C) or (B, S, C) with hard labels, got '
+                f'{tuple(cls_score.shape)} and {tuple(label.shape)}')
+        if self.alpha == 0:
+            return F.cross_entropy(cls_score, label)
+        if not self._prior_ready:
+            raise RuntimeError(
+                f'the prior was not built (missing sources '
+                f'{self._missing_sources}) and no checkpoint provided it')
+        log_p = F.log_softmax(cls_score, dim=-1)  # (N, C)
+        nll = -log_p.gather(1, label[:, None])[:, 0]  # (N,)
+        smooth = -(self.prior[label] * log_p).sum(-1)  # (N,)
+        return ((1 - self.alpha) * nll + self.alpha * smooth).mean()
+
+    def extra_repr(self) -> str:
+        return f'alpha={self.alpha}, num_classes={self.num_classes}'
+

@@ -1,0 +1,3 @@
+from .anticipator import Anticipator
+
+__all__ = ['Anticipator']

@@ -1,0 +1,203 @@
+"""Prior builders (pure numpy).
+
+Every prior is an ``A x A`` float32 row-stochastic matrix: row ``k`` is the
+distribution over candidate actions ``i`` used to smooth the target of
+ground-truth action ``k`` (``prior[k, i] = pi^(k)(i)``).
+"""
+from typing import Dict, List, Optional, Sequence
+
+import numpy as np
+
+from ..annotations import Segments
+from .vocabulary import ActionVocabulary
+
+PRIOR_KINDS = ('uniform', 'vn', 'te', 'gl', 'glvn')
+
+
+def _normalize_rows(weights: np.ndarray) -> np.ndarray:
+    """Divide each row by its sum; all-zero rows become one-hot (no
+    information, no smoothing)."""
+    weights = np.asarray(weights, np.float64)
+    sums = weights.sum(axis=1, keepdims=True)
+    empty = sums[:, 0] <= 0
+    out = np.divide(weights, sums, out=np.zeros_like(weights),
+                    where=sums > 0)
+    out[empty, :] = 0
+    out[empty, np.nonzero(empty)[0]] = 1
+    return out.astype(np.float32)
+
+
+def uniform_prior(num_actions: int) -> np.ndarray:
+    """``1/A`` everywhere."""
+    return np.full((num_actions, num_actions), 1 / num_actions, np.float32)
+
+
+def verb_noun_prior(vocab: ActionVocabulary) -> np.ndarray:
+    """Uniform over the actions sharing the verb or the noun of ``k``."""
+    share = ((vocab.verbs[:, None] == vocab.verbs[None, :]) |
+             (vocab.nouns[:, None] == vocab.nouns[None, :]))
+    return _normalize_rows(share)
+
+
+def transition_counts(segments: Segments, num_actions: int) -> np.ndarray:
+    """``Occ[i, k]``: how often action ``i`` is immediately followed by ``k``
+    within a video, segments ordered by (start frame, segment id)."""
+    if not segments.labelled:
+        raise ValueError(f'{segments.path}: the temporal prior needs a '
+                         'labelled training CSV')
+    actions = segments.actions
+    bad = (actions < 0) | (actions >= num_actions)
+    if bad.any():
+        i = int(bad.nonzero()[0][0])
+        raise ValueError(
+            f'{segments.path}: segment {int(segments.ids[i])} names action '
+            f'{int(actions[i])}, unknown to the vocabulary of {num_actions} '
+            'actions')
+    _, video_codes = np.unique(np.asarray(segments.videos), return_inverse=True)
+    order = np.lexsort((segments.ids, segments.start_frames, video_codes))
+    videos, actions = video_codes[order], actions[order]
+    same_video = videos[1:] == videos[:-1]
+    counts = np.zeros((num_actions, num_actions), np.int64)
+    np.add.at(counts, (actions[:-1][same_video], actions[1:][same_video]), 1)
+    return counts
+
+
+def action_embeddings(vocab: ActionVocabulary, vectors) -> tuple:
+    """``phi_a = concat(g(verb(a)), g(noun(a)))`` for every action.
+
+    Returns:
+        tuple: float64 ``(A, 2d)`` embeddings and the sorted class names
+        without any vector.
+    """
+    from .glove import embed_names
+    if not vocab.has_names:
+        raise ValueError(f'{vocab.source}: the GloVe prior needs class names '
+                         '(give the verb and noun class files)')
+    verb_vecs, missing_verbs = embed_names(vectors, vocab.verb_names)
+    noun_vecs, missing_nouns = embed_names(vectors, vocab.noun_names)
+    phi = np.stack([
+        np.concatenate([verb_vecs[v], noun_vecs[n]])
+        for v, n in zip(vocab.verbs.tolist(), vocab.nouns.tolist())
+    ])
+    return phi, sorted(set(missing_verbs + missing_nouns))
+
+
+def glove_prior(phi: np.ndarray, similarity: str = 'dot') -> np.ndarray:
+    """``prior[k, i] = |s(phi_k, phi_i)| / sum_j |s(phi_k, phi_j)|``.
+
+    Args:
+        phi (np.ndarray): Action embeddings ``(A, D)``.
+        similarity (str): ``'dot'`` (the paper's raw dot product) or
+            ``'cosine'``. Defaults to ``'dot'``.
+
+    Returns:
+        np.ndarray: float32 ``(A, A)``; actions whose embedding is all zero
+        get ``onehot(k)``.
+    """
+    phi = np.asarray(phi, np.float64)
+    if similarity == 'cosine':
+        norms = np.linalg.norm(phi, axis=1, keepdims=True)
+        phi = np.divide(phi, norms, out=np.zeros_like(phi), where=norms > 0)
+    elif similarity != 'dot':
+        raise ValueError(f"similarity must be 'dot' or 'cosine', got "
+                         f'{similarity!r}')
+    return _normalize_rows(np.abs(phi @ phi.T))
+
+
+def combine_priors(priors: Sequence[np.ndarray],
+                   weights: Sequence[float]) -> np.ndarray:
+    """Convex combination of row-stochastic priors."""
+    if len(priors) != len(weights) or not np.isclose(sum(weights), 1):
+        raise ValueError(f'weights {list(weights)} must be one per prior and '
+                         'sum to 1')
+    if min(weights) < 0:
+        raise ValueError(f'weights {list(weights)} must be non-negative')
+    out = sum(w * np.asarray(p, np.float64) for p, w in zip(priors, weights))
+    return out.astype(np.float32)
+
+
+def check_prior(prior: np.ndarray,
+                num_classes: Optional[int] = None,
+                source: str = 'prior',
+                atol: float = 1e-4) -> np.ndarray:
+    """Validate a prior matrix and return it as float32.
+
+    Raises:
+        ValueError: naming ``source`` when the matrix is not square, not of
+            size ``num_classes``, has negative or non-finite entries, or a
+            row that does not sum to 1.
+    """
+    prior = np.asarray(prior)
+    if prior.ndim != 2 or prior.shape[0] != prior.shape[1]:
+        raise ValueError(f'{source}: a prior must be a square matrix, got '
+                         f'shape {prior.shape}')
+    if num_classes is not None and prior.shape[0] != num_classes:
+        raise ValueError(f'{source}: prior is {prior.shape[0]}x'
+                         f'{prior.shape[1]} but num_classes={num_classes}')
+    if not np.isfinite(prior).all() or (prior < 0).any():
+        raise ValueError(f'{source}: prior has negative or non-finite '
+                         'entries')
+    sums = prior.sum(axis=1, dtype=np.float64)
+    bad = np.abs(sums - 1) > atol
+    if bad.any():
+        k = int(bad.nonzero()[0][0])
+        raise ValueError(f'{source}: {int(bad.sum())} rows do not sum to 1, '
+                         f'e.g. row {k} sums to {sums[k]:.6f}')
+    return prior.astype(np.float32, copy=False)
+
+
+def summarize_prior(prior: np.ndarray) -> Dict[str, float]:
+    """Size, mean support per row and share of one-hot rows."""
+    support = (prior > 0).sum(axis=1)
+    return dict(
+        size=prior.shape[0],
+        mean_support=float(support.mean()),
+        onehot_rows=int((support == 1).sum()))
+
+
+def build_from_vocabulary(kind: str,
+                          vocab: ActionVocabulary,
+                          segments: Optional[Segments] = None,
+                          vectors=None,
+                          similarity: str = 'dot',
+                          glvn_weights: Sequence[float] = (0.5, 0.5)
+                          ) -> tuple:
+    """Build a prior of ``kind`` from already-loaded inputs.
+
+    Args:
+        kind (str): One of :data:`PRIOR_KINDS`.
+        vocab (ActionVocabulary): The actions.
+        segments (Segments, optional): Training segments (``te``).
+        vectors (KeyedVectors, optional): Word vectors (``gl``, ``glvn``).
+        similarity (str): GloVe similarity, ``'dot'`` or ``'cosine'``.
+        glvn_weights (Sequence[float]): Weights of GL and VN in ``glvn``.
+
+    Returns:
+        tuple: the float32 prior and a dict of notes (``missing_vectors``:
+        class names without vectors; ``no_predecessor``: actions that never
+        follow another in training).
+    """
+    if kind not in PRIOR_KINDS:
+        raise ValueError(f'unknown prior kind {kind!r}; expected one of '
+                         f'{PRIOR_KINDS}')
+    num_actions = len(vocab)
+    notes: Dict[str, List] = {}
+    if kind == 'uniform':
+        prior = uniform_prior(num_actions)
+    elif kind == 'vn':
+        prior = verb_noun_prior(vocab)
+    elif kind == 'te':
+        if segments is None:
+            raise ValueError('the temporal prior needs the training CSV')
+        counts = transition_counts(segments, num_actions)
+        notes['no_predecessor'] = np.nonzero(counts.sum(0) == 0)[0].tolist()
+        prior = _normalize_rows(counts.T)
+    else:
+        if vectors is None:
+            raise ValueError(f'the {kind} prior needs word vectors (glove)')
+        phi, notes['missing_vectors'] = action_embeddings(vocab, vectors)
+        prior = glove_prior(phi, similarity)
+        if kind == 'glvn':
+            prior = combine_priors([prior, verb_noun_prior(vocab)],
+                                   glvn_weights)
+    return check_prior(prior, num_actions, f'{kind} prior'), notes

@@ -1,0 +1,177 @@
+"""Action vocabularies: which verb and noun each action is made of."""
+import re
+from dataclasses import dataclass
+from typing import Dict, Optional
+
+import numpy as np
+
+from ..annotations import parse_int, read_rows
+
+
+@dataclass
+class ActionVocabulary:
+    """Actions as (verb, noun) pairs, indexed by action id ``0 .. A-1``.
+
+    Attributes:
+        verbs (np.ndarray): Verb id of each action, int64 ``(A,)``.
+        nouns (np.ndarray): Noun id of each action, int64 ``(A,)``.
+        verb_names (dict[int, str], optional): Class name of each verb id.
+        noun_names (dict[int, str], optional): Class name of each noun id.
+        source (str): The file(s) the vocabulary was read from.
+    """
+    verbs: np.ndarray
+    nouns: np.ndarray
+    verb_names: Optional[Dict[int, str]]
+    noun_names: Optional[Dict[int, str]]
+    source: str
+
+    def __len__(self) -> int:
+        return len(self.verbs)
+
+    @property
+    def has_names(self) -> bool:
+        return self.verb_names is not None and self.noun_names is not None
+
+    def action_name(self, action: int) -> str:
+        """``verb noun`` of an action (needs names)."""
+        return (f'{self.verb_names[int(self.verbs[action])]} '
+                f'{self.noun_names[int(self.nouns[action])]}')
+
+
+def _ordered_ids(ids: np.ndarray, path: str) -> np.ndarray:
+    """Permutation putting rows in id order; ids must be exactly 0..A-1."""
+    unique, counts = np.unique(ids, return_counts=True)
+    if (counts > 1).any():
+        raise ValueError(f'{path}: duplicate action ids '
+                         f'{unique[counts > 1][:10].tolist()}')
+    if not np.array_equal(unique, np.arange(len(ids))):
+        missing = np.setdiff1d(np.arange(len(ids)), unique)[:10].tolist()
+        raise ValueError(f'{path}: action ids must be 0..{len(ids) - 1}; '
+                         f'missing {missing}')
+    return np.argsort(ids)
+
+
+def _read_class_names(path: str, kind: str) -> Dict[int, str]:
+    """``{id: class_key}`` from ``EPIC_{verb,noun}_classes.csv``."""
+    rows = read_rows(path)
+    id_column = f'{kind}_id'
+    header = rows[0] if rows else []
+    if id_column not in header or 'class_key' not in header:
+        raise ValueError(f'{path}: expected columns {id_column!r} and '
+                         f"'class_key' in the header, got {header}")
+    i, j = header.index(id_column), header.index('class_key')
+    names = {}
+    for line, row in enumerate(rows[1:], start=2):
+        class_id = parse_int(row[i], path, line, id_column)
+        if class_id in names:
+            raise ValueError(f'{path}, line {line}: duplicate {kind} id '
+                             f'{class_id}')
+        names[class_id] = row[j]
+    return names
+
+
+def _check_names(ids: np.ndarray, names: Dict[int, str], kind: str,
+                 path: str, actions_csv: str) -> None:
+    missing = sorted(set(ids.tolist()) - set(names))
+    if missing:
+        raise ValueError(f'{actions_csv} uses {kind} ids {missing[:10]} that '
+                         f'{path} does not define')
+
+
+def read_epic55_vocabulary(actions_csv: str,
+                           verb_classes_csv: Optional[str] = None,
+                           noun_classes_csv: Optional[str] = None
+                           ) -> ActionVocabulary:
+    """EK55 actions from RU-LSTM's ``actions.csv`` (``id,action,verb,noun``).
+
+    Class names, when wanted (GloVe priors), come from the ``class_key``
+    column of the official ``EPIC_verb_classes.csv`` and
+    ``EPIC_noun_classes.csv``.
+
+    Args:
+        actions_csv (str): RU-LSTM ``actions.csv`` with a header.
+        verb_classes_csv (str, optional): ``EPIC_verb_classes.csv``.
+        noun_classes_csv (str, optional): ``EPIC_noun_classes.csv``.
+
+    Returns:
+        ActionVocabulary: rows in action-id order.
+    """
+    rows = read_rows(actions_csv)
+    header = rows[0] if rows else []
+    expected = ['id', 'action', 'verb', 'noun']
+    if header != expected:
+        raise ValueError(f'{actions_csv}: expected the header {expected}, '
+                         f'got {header}')
+    ids, verbs, nouns = [], [], []
+    for line, row in enumerate(rows[1:], start=2):
+        if len(row) != 4:
+            raise ValueError(f'{actions_csv}, line {line}: expected 4 '
+                             f'columns, got {row}')
+        ids.append(parse_int(row[0], actions_csv, line, 'id'))
+        verbs.append(parse_int(row[2], actions_csv, line, 'verb'))
+        nouns.append(parse_int(row[3], actions_csv, line, 'noun'))
+    order = _ordered_ids(np.asarray(ids, np.int64), actions_csv)
+    verbs = np.asarray(verbs, np.int64)[order]
+    nouns = np.asarray(nouns, np.int64)[order]
+    if (verb_classes_csv is None) != (noun_classes_csv is None):
+        raise ValueError('give both verb_classes_csv and noun_classes_csv, '
+                         'or neither')
+    verb_names = noun_names = None
+    source = actions_csv
+    if verb_classes_csv is not None:
+        verb_names = _read_class_names(verb_classes_csv, 'verb')
+        noun_names = _read_class_names(noun_classes_csv, 'noun')
+        _check_names(verbs, verb_names, 'verb', verb_classes_csv, actions_csv)
+        _check_names(nouns, noun_names, 'noun', noun_classes_csv, actions_csv)
+        source = f'{actions_csv} + {verb_classes_csv} + {noun_classes_csv}'
+    return ActionVocabulary(verbs, nouns, verb_names, noun_names, source)
+
+
+def read_egtea_vocabulary(actions_csv: str) -> ActionVocabulary:
+    """EGTEA Gaze+ actions from RU-LSTM's ``egtea/actions.csv``.
+
+    Rows are ``id, verbId_nounId, Verb_noun`` with no header; the name is
+    split at its first ``_`` (``Take_eating:utensil`` -> ``Take``,
+    ``eating:utensil``).
+
+    Returns:
+        ActionVocabulary: rows in action-id order, with class names.
+
+    Raises:
+        ValueError: on malformed rows, or a verb (noun) id given two
+            different names.
+    """
+    rows = read_rows(actions_csv)
+    ids, verbs, nouns = [], [], []
+    verb_names: Dict[int, str] = {}
+    noun_names: Dict[int, str] = {}
+    for line, row in enumerate(rows, start=1):
+        pair = row[1].split('_') if len(row) == 3 else []
+        if len(pair) != 2 or '_' not in row[2]:
+            raise ValueError(
+                f'{actions_csv}, line {line}: expected '
+                f"'id, verbId_nounId, Verb_noun', got {row}")
+        ids.append(parse_int(row[0], actions_csv, line, 'id'))
+        verb = parse_int(pair[0], actions_csv, line, 'verbId')
+        noun = parse_int(pair[1], actions_csv, line, 'nounId')
+        verb_name, noun_name = row[2].split('_', 1)
+        for kind, names, key, name in (('verb', verb_names, verb, verb_name),
+                                       ('noun', noun_names, noun, noun_name)):
+            if names.setdefault(key, name) != name:
+                raise ValueError(
+                    f'{actions_csv}, line {line}: {kind} id {key} is named '
+                    f'{name!r} here and {names[key]!r} earlier')
+        verbs.append(verb)
+        nouns.append(noun)
+    order = _ordered_ids(np.asarray(ids, np.int64), actions_csv)
+    return ActionVocabulary(
+        np.asarray(verbs, np.int64)[order],
+        np.asarray(nouns, np.int64)[order], verb_names, noun_names,
+        actions_csv)
+
+
+def tokenize(name: str) -> list:
+    """Lower-case tokens of a class name: ``'board:chopping'`` ->
+    ``['board', 'chopping']``, ``'Inspect/Read'`` -> ``['inspect', 'read']``.
+    """
+    return [t for t in re.split(r'[:\-_/\s]+', name.lower()) if t]

@@ -1,0 +1,75 @@
+"""Test a checkpoint: ``python tools/test.py CONFIG CHECKPOINT [options]``."""
+import argparse
+import os
+import os.path as osp
+
+import lsant_mmaction  # noqa: F401  (environment fixes + registration)
+from lsant_mmaction.compat import setup_distributed
+from mmengine.config import Config, DictAction
+from mmengine.runner import Runner
+
+
+def parse_args():
+    parser = argparse.ArgumentParser(description='Test an anticipator')
+    parser.add_argument('config', help='test config file path')
+    parser.add_argument('checkpoint', help='checkpoint file')
+    parser.add_argument(
+        '--work-dir',
+        help='the dir to save the evaluation metrics and logs')
+    parser.add_argument(
+        '--dump',
+        type=str,
+        help='pickle file (.pkl) to write, per segment, segment_id, '
+        'pred_score (8, num_actions; 2.0 s ... 0.25 s), gt_label and the '
+        'verb/noun labels')
+    parser.add_argument(
+        '--cfg-options',
+        nargs='+',
+        action=DictAction,
+        help='override settings of the config, key=value (e.g. '
+        'test_dataloader.dataset.data_root=DIR)')
+    parser.add_argument(
+        '--launcher',
+        choices=['none', 'pytorch', 'slurm', 'mpi'],
+        default='none',
+        help='job launcher')
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    args = parser.parse_args()
+    if 'LOCAL_RANK' not in os.environ:
+        os.environ['LOCAL_RANK'] = str(args.local_rank)
+    return args
+
+
+def merge_args(cfg, args):
+    """Fold the command-line options into the config."""
+    if args.cfg_options is not None:
+        cfg.merge_from_dict(args.cfg_options)
+    cfg.launcher = args.launcher
+    if args.work_dir is not None:
+        cfg.work_dir = args.work_dir
+    elif cfg.get('work_dir') is None:
+        cfg.work_dir = osp.join('./work_dirs',
+                                osp.splitext(osp.basename(args.config))[0])
+    if args.dump is not None:
+        if not args.dump.endswith(('.pkl', '.pickle')):
+            raise ValueError(f'--dump must be a .pkl file, got {args.dump}')
+        evaluator = cfg.test_evaluator
+        if not isinstance(evaluator, (list, tuple)):
+            evaluator = [evaluator]
+        cfg.test_evaluator = list(evaluator) + [
+            dict(type='DumpResults', out_file_path=args.dump)
+        ]
+    cfg.load_from = args.checkpoint
+    setup_distributed(cfg, args.launcher)
+    return cfg
+
+
+def main():
+    args = parse_args()
+    cfg = merge_args(Config.fromfile(args.config), args)
+    runner = Runner.from_cfg(cfg)
+    runner.test()
+
+
+if __name__ == '__main__':
+    main()
