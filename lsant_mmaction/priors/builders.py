@@ -147,12 +147,13 @@ def check_prior(prior: np.ndarray,
 
 
 def summarize_prior(prior: np.ndarray) -> Dict[str, float]:
-    """Size, mean support per row and share of one-hot rows."""
+    """Size, mean support per row and the number of rows with a single
+    non-zero entry."""
     support = (prior > 0).sum(axis=1)
     return dict(
         size=prior.shape[0],
         mean_support=float(support.mean()),
-        onehot_rows=int((support == 1).sum()))
+        single_entry_rows=int((support == 1).sum()))
 
 
 def build_from_vocabulary(kind: str,

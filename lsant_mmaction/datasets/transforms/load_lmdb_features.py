@@ -9,6 +9,29 @@ from mmcv.transforms import BaseTransform
 from mmaction.registry import TRANSFORMS
 
 
+# One environment per LMDB and process: lmdb refuses to open the same
+# database twice in a process (train and val pipelines share it), and an
+# environment must not cross a fork (dataloader workers reopen it).
+_ENVS: Dict[str, lmdb.Environment] = {}
+_ENVS_PID = None
+
+
+def open_lmdb(path: str) -> lmdb.Environment:
+    """The read-only environment of ``path``, opened once per process."""
+    global _ENVS, _ENVS_PID
+    if _ENVS_PID != os.getpid():
+        _ENVS, _ENVS_PID = {}, os.getpid()
+    key = os.path.realpath(path)
+    env = _ENVS.get(key)
+    if env is None:
+        if not os.path.isdir(path):
+            raise FileNotFoundError(f'LMDB folder not found: {path}')
+        env = lmdb.open(
+            path, readonly=True, lock=False, readahead=False, meminit=False)
+        _ENVS[key] = env
+    return env
+
+
 @TRANSFORMS.register_module()
 class LoadLMDBFeatures(BaseTransform):
     """Load per-frame features of each modality from one LMDB per modality.
@@ -48,22 +71,6 @@ class LoadLMDBFeatures(BaseTransform):
             raise ValueError(f'feature_dims names modalities {sorted(unknown)}'
                              f' not in modalities {self.modalities}')
         self.key_template = key_template
-        self._envs: Dict[str, lmdb.Environment] = {}
-        self._pid = None
-
-    def _env(self, path: str) -> lmdb.Environment:
-        # An environment must not cross a fork: reopen in each worker.
-        if self._pid != os.getpid():
-            self._envs, self._pid = {}, os.getpid()
-        env = self._envs.get(path)
-        if env is None:
-            if not os.path.isdir(path):
-                raise FileNotFoundError(f'LMDB folder not found: {path}')
-            env = lmdb.open(
-                path, readonly=True, lock=False, readahead=False,
-                meminit=False)
-            self._envs[path] = env
-        return env
 
     def transform(self, results: dict) -> dict:
         video, frames = results['video_id'], results['frame_inds']
@@ -74,7 +81,7 @@ class LoadLMDBFeatures(BaseTransform):
         for modality in self.modalities:
             path = os.path.join(results['feature_root'],
                                 self.lmdb_dirs[modality])
-            with self._env(path).begin(buffers=True) as txn:
+            with open_lmdb(path).begin(buffers=True) as txn:
                 values = [txn.get(key) for key in keys]
                 missing = [k.decode() for k, v in zip(keys, values)
                            if v is None]

@@ -1,0 +1,174 @@
+import os
+import os.path as osp
+import shutil
+
+import lmdb
+import numpy as np
+import pytest
+import torch
+
+import lsant_mmaction  # noqa: F401
+from mmaction.registry import DATASETS
+from lsant_mmaction.datasets.time_grid import frame_indices
+
+DIMS = dict(rgb=4, flow=3, obj=2)
+KEY = '{video}_frame_{frame:010d}.jpg'
+
+
+def feature_value(video, frame, modality):
+    """Deterministic feature so tests can check exact values."""
+    base = (int(video[-1]) * 100000 + frame) * 10 + len(modality)
+    return (np.arange(DIMS[modality]) + base).astype(np.float32)
+
+
+def write_tiny_dataset(root, rows, skip_key=None, wrong_size=None, nan=None):
+    os.makedirs(root, exist_ok=True)
+    with open(osp.join(root, 'training.csv'), 'w') as f:
+        for row in rows:
+            f.write(', '.join(str(v) for v in row) + '\n')
+    for modality, dim in DIMS.items():
+        env = lmdb.open(osp.join(root, modality), map_size=1 << 22)
+        with env.begin(write=True) as txn:
+            for seg_id, video, start, *_ in rows:
+                frames = frame_indices(start)
+                if frames is None:
+                    continue
+                for frame in frames.tolist():
+                    key = KEY.format(video=video, frame=frame)
+                    value = feature_value(video, frame, modality)
+                    if (modality, key) == wrong_size:
+                        value = value[:-1]
+                    if (modality, key) == nan:
+                        value = value.copy()
+                        value[0] = np.nan
+                    if (modality, key) != skip_key:
+                        txn.put(key.encode(), value.tobytes())
+        env.close()
+
+
+ROWS = [
+    (10, 'P01_01', 300, 350, 1, 2, 3),
+    (11, 'P01_01', 60, 90, 0, 1, 0),
+    (12, 'P01_02', 5, 40, 2, 0, 4),  # no valid frame: dropped
+    (13, 'P01_02', 900, 950, 1, 1, 2),
+]
+
+
+def build(root, **kwargs):
+    cfg = dict(
+        type='EpicKitchens55FeatureDataset',
+        ann_file='training.csv',
+        data_root=root,
+        num_classes=5,
+        num_verbs=3,
+        num_nouns=3,
+        pipeline=[
+            dict(type='LoadLMDBFeatures', modalities=tuple(DIMS),
+                 feature_dims=DIMS),
+            dict(type='PackActionInputs', collect_keys=tuple(DIMS),
+                 meta_keys=('segment_id', 'frame_inds'))
+        ])
+    cfg.update(kwargs)
+    return DATASETS.build(cfg)
+
+
+def test_dataset_reads_features(tmp_path):
+    root = str(tmp_path / 'ek')
+    write_tiny_dataset(root, ROWS)
+    dataset = build(root)
+    assert len(dataset) == 3
+    assert dataset.dropped_ids == [12]
+    info = dataset.get_data_info(1)
+    assert info['segment_id'] == 11 and info['label'] == 0
+    assert info['frame_inds'].tolist() == [7] * 8 + [15, 22, 30, 37, 45, 52]
+    assert (info['verb_label'], info['noun_label']) == (0, 1)
+    sample = dataset[0]
+    assert set(sample['inputs']) == set(DIMS)
+    frames = frame_indices(300)
+    for modality, dim in DIMS.items():
+        feats = sample['inputs'][modality]
+        assert feats.shape == (14, dim) and feats.dtype == torch.float32
+        expected = np.stack(
+            [feature_value('P01_01', f, modality) for f in frames])
+        np.testing.assert_array_equal(feats.numpy(), expected)
+    assert sample['data_samples'].gt_label.item() == 3
+    assert sample['data_samples'].segment_id == 10
+
+
+def test_data_root_retargets_everything(tmp_path):
+    root = str(tmp_path / 'elsewhere')
+    write_tiny_dataset(root, ROWS)
+    dataset = build(root)
+    assert dataset.ann_file == osp.join(root, 'training.csv')
+    assert osp.normpath(dataset.get_data_info(0)['feature_root']) == root
+    dataset[2]  # reads from the new root
+
+
+def test_unlabelled_split(tmp_path):
+    root = str(tmp_path / 'test')
+    write_tiny_dataset(root, ROWS)
+    with open(osp.join(root, 'test.csv'), 'w') as f:
+        f.write('00020, P01_01, 0000000300, 0000000400\n')
+    dataset = build(root, ann_file='test.csv', test_mode=True)
+    assert dataset.get_data_info(0)['label'] == -1
+
+
+def test_missing_lmdb_folder(tmp_path):
+    root = str(tmp_path / 'ek')
+    write_tiny_dataset(root, ROWS)
+    shutil.rmtree(osp.join(root, 'flow'))
+    with pytest.raises(FileNotFoundError, match='flow'):
+        build(root)[0]
+
+
+def test_missing_key_names_key_and_segment(tmp_path):
+    root = str(tmp_path / 'ek')
+    key = KEY.format(video='P01_01', frame=240)
+    write_tiny_dataset(root, ROWS, skip_key=('obj', key))
+    with pytest.raises(KeyError, match=f"{key}.*segment 10"):
+        build(root)[0]
+
+
+def test_wrong_feature_size(tmp_path):
+    root = str(tmp_path / 'ek')
+    key = KEY.format(video='P01_01', frame=240)
+    write_tiny_dataset(root, ROWS, wrong_size=('rgb', key))
+    with pytest.raises(ValueError, match='segment 10 has rgb vectors of size'):
+        build(root)[0]
+
+
+def test_nan_feature(tmp_path):
+    root = str(tmp_path / 'ek')
+    key = KEY.format(video='P01_01', frame=240)
+    write_tiny_dataset(root, ROWS, nan=('rgb', key))
+    with pytest.raises(ValueError, match=f'non-finite.*{key}.*segment 10'):
+        build(root)[0]
+
+
+def test_csv_with_wrong_columns(tmp_path):
+    root = str(tmp_path / 'ek')
+    write_tiny_dataset(root, [r[:5] for r in ROWS])
+    with pytest.raises(ValueError, match='training.csv, line 1: expected 7'):
+        build(root)
+
+
+def test_csv_with_header_is_rejected(tmp_path):
+    root = str(tmp_path / 'ek')
+    write_tiny_dataset(root, ROWS)
+    with open(osp.join(root, 'training.csv'), 'w') as f:
+        f.write('id,video,start,end,verb,noun,action\n'
+                '10, P01_01, 300, 350, 1, 2, 3\n')
+    with pytest.raises(ValueError, match="line 1: column 'id' must be"):
+        build(root)
+
+
+def test_label_out_of_range(tmp_path):
+    root = str(tmp_path / 'ek')
+    write_tiny_dataset(root, ROWS + [(14, 'P01_02', 990, 999, 1, 1, 7)])
+    with pytest.raises(ValueError, match='segment 14 with action 7'):
+        build(root)
+
+
+def test_missing_annotation_file(tmp_path):
+    with pytest.raises(FileNotFoundError, match='nothere.csv'):
+        build(str(tmp_path), ann_file='nothere.csv')

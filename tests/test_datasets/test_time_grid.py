@@ -1,0 +1,64 @@
+from fractions import Fraction
+
+import numpy as np
+import pytest
+
+from lsant_mmaction.annotations import read_segments
+from lsant_mmaction.datasets.time_grid import (anticipation_times,
+                                               frame_indices, time_stamps)
+
+
+def test_time_stamps_and_horizons():
+    np.testing.assert_allclose(time_stamps(), np.arange(14, 0, -1) * 0.25)
+    assert anticipation_times().tolist() == [
+        2.0, 1.75, 1.5, 1.25, 1.0, 0.75, 0.5, 0.25
+    ]
+    assert time_stamps()[-4] == 1.0
+
+
+def test_frames_far_from_video_start():
+    # start at 10 s: frames 300 - 30 * ts, floored (hand-computed)
+    expected = [195, 202, 210, 217, 225, 232, 240, 247, 255, 262, 270, 277,
+                285, 292]
+    assert frame_indices(300).tolist() == expected
+
+
+def test_frames_padded_with_first_valid_frame():
+    # start at 2 s: steps 3.5 s .. 2.0 s before fall on frames < 1
+    # (-45, -38, -30, -23, -15, -8, 0) and take the first valid one, 7.
+    expected = [7] * 8 + [15, 22, 30, 37, 45, 52]
+    assert frame_indices(60).tolist() == expected
+
+
+@pytest.mark.parametrize('start', [0, 1, 7, 8])
+def test_segment_without_valid_frame_is_dropped(start):
+    # the last step is at start - 7.5 frames: below frame 1 up to start 8
+    assert frame_indices(start) is None
+
+
+def test_one_valid_frame_fills_the_sequence():
+    assert frame_indices(9).tolist() == [1] * 14
+
+
+def test_float_formula_is_kept_where_exact_arithmetic_differs():
+    """The official float64 formula, not exact arithmetic, defines frames."""
+    ts = time_stamps()
+    found = None
+    for start in range(300, 3000):
+        exact = [int((Fraction(start, 30) - Fraction(t).limit_denominator(
+            100)) * 30 // 1) for t in ts]
+        if exact != frame_indices(start).tolist() and min(exact) >= 1:
+            found = (start, exact)
+            break
+    assert found is not None
+    start, exact = found
+    official = np.floor((start / 30 - ts) * 30).astype(int)
+    assert frame_indices(start).tolist() == official.tolist() != exact
+
+
+def test_real_ek55_dropped_segments(shared_data):
+    """RU-LSTM drops 21 training and 7 validation segments of EK55."""
+    for split, dropped in (('training', 21), ('validation', 7)):
+        seg = read_segments(f'{shared_data}/rulstm/ek55/{split}.csv')
+        n = sum(frame_indices(int(s)) is None for s in seg.start_frames)
+        assert n == dropped, split

@@ -1,0 +1,77 @@
+"""Build a prior matrix from annotation files and write it as ``.npy``.
+
+Example (EK55, GL+VN with the shipped 50d vectors)::
+
+    python tools/build_priors.py glvn --dataset epic55 \
+        --actions data/ek55/actions.csv \
+        --verb-classes data/ek55/EPIC_verb_classes.csv \
+        --noun-classes data/ek55/EPIC_noun_classes.csv \
+        --glove glove-6b-50d-classes --out work_dirs/priors/ek55_glvn.npy
+
+The matrix is ``A x A`` float32, rows and columns in action-id order; row k
+is the smoothing distribution of ground-truth action k. Point a config's
+``prior`` at the file, or give the loss the same arguments as a build spec.
+"""
+import argparse
+import os
+
+import numpy as np
+
+from lsant_mmaction.priors import PRIOR_KINDS, build_prior, summarize_prior
+from lsant_mmaction.priors.sources import DATASETS
+
+
+def parse_args():
+    parser = argparse.ArgumentParser(
+        description='Build an action prior (.npy)',
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=__doc__.split('\n', 2)[2])
+    parser.add_argument('kind', choices=PRIOR_KINDS)
+    parser.add_argument('--dataset', choices=DATASETS, required=True)
+    parser.add_argument('--actions', required=True,
+                        help='RU-LSTM actions.csv')
+    parser.add_argument('--verb-classes', help='EPIC_verb_classes.csv (EK55 '
+                        'gl/glvn)')
+    parser.add_argument('--noun-classes', help='EPIC_noun_classes.csv (EK55 '
+                        'gl/glvn)')
+    parser.add_argument('--train', help='training CSV (te)')
+    parser.add_argument(
+        '--glove',
+        help='word vectors (gl/glvn): GloVe or word2vec file, '
+        "'glove-6b-50d-classes' (shipped) or a gensim-data name")
+    parser.add_argument('--similarity', choices=('dot', 'cosine'),
+                        default='dot', help='GloVe similarity (paper: dot)')
+    parser.add_argument('--out', required=True, help='output .npy file')
+    return parser.parse_args()
+
+
+def main():
+    args = parse_args()
+    prior, notes = build_prior(
+        args.kind,
+        args.dataset,
+        args.actions,
+        verb_classes=args.verb_classes,
+        noun_classes=args.noun_classes,
+        train=args.train,
+        glove=args.glove,
+        similarity=args.similarity)
+    os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
+    np.save(args.out, prior)
+    summary = summarize_prior(prior)
+    print(f'{args.kind} prior: {summary["size"]}x{summary["size"]} float32 '
+          f'-> {args.out}')
+    print(f'mean support per row: {summary["mean_support"]:.1f} actions; '
+          f'rows with a single entry: {summary["single_entry_rows"]}')
+    if 'missing_vectors' in notes:
+        print(f'class names without a word vector '
+              f'({len(notes["missing_vectors"])}): {notes["missing_vectors"]}')
+    if 'no_predecessor' in notes:
+        print(f'actions that never follow another in training '
+              f'({len(notes["no_predecessor"])}, one-hot rows): '
+              f'{notes["no_predecessor"][:20]}'
+              f'{" ..." if len(notes["no_predecessor"]) > 20 else ""}')
+
+
+if __name__ == '__main__':
+    main()
