@@ -11,10 +11,13 @@ Each fix is a no-op where the environment does not need it.
 3. ``--launcher pytorch`` without CUDA: :func:`setup_distributed` starts a
    gloo process group and tells mmengine not to pass CUDA device ids to DDP.
 4. Known noise (mmcv-lite's deformable-attention warning, FileClient and
-   pkg_resources deprecations) is filtered.
+   pkg_resources deprecations) is filtered: Python warnings by message, and
+   mmengine's own log lines by a filter on every ``MMLogger``.
 """
 import importlib.util
+import logging
 import os
+import re
 import sys
 import types
 import warnings
@@ -27,10 +30,35 @@ _WARNINGS_TO_IGNORE = (
 )
 
 
+# mmengine logs these through MMLogger on every run (CheckpointHook builds a
+# FileClient internally); the user can do nothing about them.
+_LOG_NOISE = re.compile(r'"FileClient" will be deprecated|'
+                        r'"HardDiskBackend" is the alias of "LocalBackend"')
+
+
+class _NoiseFilter(logging.Filter):
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not _LOG_NOISE.search(str(record.msg))
+
+
 def filter_noise() -> None:
     """Silence the warnings every run prints and nobody can act on."""
     for pattern in _WARNINGS_TO_IGNORE:
         warnings.filterwarnings('ignore', message=pattern)
+    from mmengine.logging import MMLogger
+    if getattr(MMLogger, '_lsant_noise_filter', False):
+        return
+    init = MMLogger.__init__
+
+    def __init__(self, *args, **kwargs):
+        init(self, *args, **kwargs)
+        self.addFilter(_NoiseFilter())
+
+    MMLogger.__init__ = __init__
+    MMLogger._lsant_noise_filter = True
+    for logger in MMLogger._instance_dict.values():
+        logger.addFilter(_NoiseFilter())
 
 
 def stub_missing_drn() -> None:

@@ -1,8 +1,11 @@
-from .heads import BaseAnticipationHead, LSTMAnticipationHead
+from .heads import (AnticipationLSTM, BaseAnticipationHead,
+                    LSTMAnticipationHead, MATTFusionHead,
+                    RollingUnrollingLSTM, RULSTMHead)
 from .losses import PriorSmoothedCrossEntropyLoss
 from .recognizers import Anticipator
 
 __all__ = [
-    'Anticipator', 'BaseAnticipationHead', 'LSTMAnticipationHead',
-    'PriorSmoothedCrossEntropyLoss'
+    'AnticipationLSTM', 'Anticipator', 'BaseAnticipationHead',
+    'LSTMAnticipationHead', 'MATTFusionHead', 'PriorSmoothedCrossEntropyLoss',
+    'RollingUnrollingLSTM', 'RULSTMHead'
 ]

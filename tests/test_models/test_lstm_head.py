@@ -43,7 +43,7 @@ def test_loss_is_cross_entropy_over_the_8_steps():
         logits.reshape(-1, 7), labels.repeat_interleave(8))
     torch.testing.assert_close(losses['loss_cls'], expected)
     losses['loss_cls'].backward()
-    assert model.cls_head.lstm.weight_ih_l0.grad is not None
+    assert model.cls_head.branch.lstm.weight_ih_l0.grad is not None
 
 
 def test_predict_gives_per_step_probabilities():

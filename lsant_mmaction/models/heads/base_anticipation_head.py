@@ -1,21 +1,24 @@
 """Shared loss and prediction logic of the per-step anticipation heads."""
-from typing import Dict, Sequence
+from typing import Dict, Optional, Sequence
 
 import torch
 import torch.nn.functional as F
 
 from mmaction.evaluation import top_k_accuracy
 from mmaction.models.heads import BaseHead
+from mmaction.registry import MODELS
 from mmaction.utils import SampleList
 
 
 class BaseAnticipationHead(BaseHead):
     """A head that outputs logits ``(B, S, C)``, one row per anticipation step.
 
-    Subclasses implement ``forward(feats)`` where ``feats`` maps each
-    modality to its per-step features ``(B, T, D_m)``. Single-branch heads
-    concatenate the modalities in the order given by ``modalities`` (early
-    fusion), see :meth:`concat_modalities`.
+    ``feats`` maps each modality to its per-step features ``(B, T, D_m)``.
+    A single-branch head (``branch`` given) concatenates the modalities in
+    the order of ``modalities`` (early fusion) and runs its branch, a module
+    ``branch(x, outputs) -> (logits, context)`` such as
+    :class:`AnticipationLSTM` or :class:`RollingUnrollingLSTM`; multi-branch
+    heads override :meth:`forward`.
 
     The loss is computed over every anticipation step of every sample: the
     logits are flattened to ``(B * S, C)`` and each sample's hard action label
@@ -27,7 +30,10 @@ class BaseAnticipationHead(BaseHead):
         num_classes (int): Number of actions.
         in_channels (int): Size of the (concatenated) input features.
         modalities (Sequence[str]): Input modalities, in concatenation order.
-        num_anticipation_steps (int): Output steps. Defaults to 8.
+        branch (dict, optional): Branch config; ``in_channels`` and
+            ``num_classes`` are filled in. Defaults to None.
+        num_anticipation_steps (int): Output steps (the last ones of the
+            sequence). Defaults to 8.
         loss_cls (dict): Loss config. Defaults to
             ``dict(type='CrossEntropyLoss')``.
         topk (tuple[int]): Top-k accuracies logged during training.
@@ -39,6 +45,7 @@ class BaseAnticipationHead(BaseHead):
                  num_classes: int,
                  in_channels: int,
                  modalities: Sequence[str],
+                 branch: Optional[dict] = None,
                  num_anticipation_steps: int = 8,
                  loss_cls: Dict = dict(type='CrossEntropyLoss'),
                  topk=(1, 5),
@@ -57,6 +64,16 @@ class BaseAnticipationHead(BaseHead):
                 f'{type(self.loss_cls).__name__} has num_classes='
                 f'{loss_classes} (its prior is {loss_classes}x{loss_classes})'
                 f' but the head has num_classes={num_classes}')
+        if branch is not None:
+            self.branch = MODELS.build(
+                dict(branch, in_channels=in_channels,
+                     num_classes=num_classes))
+
+    def forward(self, feats: Dict[str, torch.Tensor]) -> torch.Tensor:
+        """Logits ``(B, S, C)`` from per-modality features ``(B, T, D_m)``."""
+        logits, _ = self.branch(
+            self.concat_modalities(feats), self.num_anticipation_steps)
+        return logits
 
     def concat_modalities(self, feats: Dict[str, torch.Tensor]) -> torch.Tensor:
         """Concatenate ``feats[m]`` ``(B, T, D_m)`` over ``self.modalities``."""

@@ -1,9 +1,6 @@
 """The LSTM baseline of the paper."""
 from typing import Dict, Sequence
 
-import torch
-from torch import nn
-
 from mmaction.registry import MODELS
 
 from .base_anticipation_head import BaseAnticipationHead
@@ -11,11 +8,8 @@ from .base_anticipation_head import BaseAnticipationHead
 
 @MODELS.register_module()
 class LSTMAnticipationHead(BaseAnticipationHead):
-    """One LSTM over the observed sequence, predicting at its last steps.
-
-    Dropout is applied to the LSTM inputs and before the linear classifier
-    (as in RU-LSTM). The logits of the last ``num_anticipation_steps`` steps
-    are returned.
+    """One LSTM over the 14 observed steps, predicting at the last 8
+    (:class:`AnticipationLSTM`); modalities are concatenated.
 
     Args:
         num_classes (int): Number of actions.
@@ -42,21 +36,10 @@ class LSTMAnticipationHead(BaseAnticipationHead):
             num_classes,
             in_channels,
             modalities,
+            branch=dict(
+                type='AnticipationLSTM',
+                hidden_channels=hidden_channels,
+                dropout=dropout),
             num_anticipation_steps=num_anticipation_steps,
             loss_cls=loss_cls,
             init_cfg=init_cfg)
-        self.dropout = nn.Dropout(dropout)
-        self.lstm = nn.LSTM(in_channels, hidden_channels, batch_first=True)
-        self.classifier = nn.Sequential(
-            nn.Dropout(dropout), nn.Linear(hidden_channels, num_classes))
-
-    def forward(self, feats: Dict[str, torch.Tensor]) -> torch.Tensor:
-        """Logits ``(B, S, C)`` from per-modality features ``(B, T, D_m)``."""
-        x = self.concat_modalities(feats)  # (B, T, D)
-        if x.shape[1] < self.num_anticipation_steps:
-            raise ValueError(
-                f'{x.shape[1]} input steps, fewer than the '
-                f'{self.num_anticipation_steps} anticipation steps')
-        hidden, _ = self.lstm(self.dropout(x))  # (B, T, H)
-        hidden = hidden[:, -self.num_anticipation_steps:]  # (B, S, H)
-        return self.classifier(hidden)  # (B, S, C)
