@@ -16,6 +16,9 @@ default_hooks = dict(
     sampler_seed=dict(type='DistSamplerSeedHook'),
     sync_buffers=dict(type='SyncBuffersHook'))
 
+# work_dir/best.pth -> the best checkpoint, for the next stage of a recipe
+custom_hooks = [dict(type='BestCheckpointLinkHook')]
+
 env_cfg = dict(
     cudnn_benchmark=False,
     mp_cfg=dict(mp_start_method='fork', opencv_num_threads=0),

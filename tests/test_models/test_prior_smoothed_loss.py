@@ -109,3 +109,10 @@ def test_missing_sources_need_a_checkpoint(tmp_path):
     reference = build(0.5, prior.numpy())
     torch.testing.assert_close(loss(logits, labels),
                                reference(logits, labels))
+
+
+def test_configured_prior_wins_over_checkpoint():
+    configured = random_prior(3, seed=1)
+    loss = build(0.5, configured)
+    loss.load_state_dict({'prior': torch.from_numpy(random_prior(3, 2))})
+    np.testing.assert_array_equal(loss.prior.numpy(), configured)

@@ -1,22 +1,42 @@
 # EPIC-Kitchens-55 features in the RU-LSTM layout:
-#   {data_root}/training.csv, validation.csv, actions.csv
+#   {data_root}/training.csv validation.csv actions.csv
+#   {data_root}/EPIC_verb_classes.csv EPIC_noun_classes.csv
 #   {data_root}/{rgb,flow,obj}/   one LMDB per modality
 dataset_type = 'EpicKitchens55FeatureDataset'
 data_root = 'data/ek55/'
-modalities = ('rgb', 'flow', 'obj')
 feature_dims = dict(rgb=1024, flow=1024, obj=352)
+meta_keys = ('segment_id', 'video_id', 'frame_inds', 'verb_label',
+             'noun_label')
 
-pipeline = [
-    dict(
-        type='LoadLMDBFeatures',
-        modalities=modalities,
-        feature_dims=feature_dims),
-    dict(
-        type='PackActionInputs',
-        collect_keys=modalities,
-        meta_keys=('segment_id', 'video_id', 'frame_inds', 'verb_label',
-                   'noun_label'))
-]
+# one pipeline per modality set; an experiment picks one
+pipelines = {
+    name: [
+        dict(
+            type='LoadLMDBFeatures',
+            modalities=mods,
+            feature_dims={m: feature_dims[m]
+                          for m in mods}),
+        dict(type='PackActionInputs', collect_keys=mods, meta_keys=meta_keys)
+    ]
+    for name, mods in dict(
+        rgb=('rgb', ),
+        flow=('flow', ),
+        obj=('obj', ),
+        rgb_flow_obj=('rgb', 'flow', 'obj')).items()
+}
+
+# the paper's priors over the 2513 EK55 actions; an experiment picks one
+priors = {
+    kind: dict(
+        kind=kind,
+        dataset='epic55',
+        actions=data_root + 'actions.csv',
+        verb_classes=data_root + 'EPIC_verb_classes.csv',
+        noun_classes=data_root + 'EPIC_noun_classes.csv',
+        train=data_root + 'training.csv',
+        glove='glove-wiki-gigaword-300')  # or a local glove.6B.300d.txt
+    for kind in ('uniform', 'vn', 'te', 'gl', 'glvn')
+}
 
 train_dataloader = dict(
     batch_size=128,
@@ -27,7 +47,7 @@ train_dataloader = dict(
         type=dataset_type,
         ann_file='training.csv',
         data_root=data_root,
-        pipeline=pipeline))
+        pipeline=pipelines['rgb_flow_obj']))
 val_dataloader = dict(
     batch_size=128,
     num_workers=4,
@@ -37,7 +57,7 @@ val_dataloader = dict(
         type=dataset_type,
         ann_file='validation.csv',
         data_root=data_root,
-        pipeline=pipeline,
+        pipeline=pipelines['rgb_flow_obj'],
         test_mode=True))
 test_dataloader = val_dataloader
 

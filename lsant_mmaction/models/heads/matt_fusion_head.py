@@ -3,6 +3,7 @@ from typing import Dict, Sequence, Tuple
 
 import torch
 import torch.nn.functional as F
+from mmengine.model import ModuleList
 from torch import nn
 
 from mmaction.registry import MODELS
@@ -58,7 +59,7 @@ class MATTFusionHead(BaseAnticipationHead):
             num_anticipation_steps=num_anticipation_steps,
             loss_cls=loss_cls,
             init_cfg=init_cfg)
-        self.branches = nn.ModuleList([
+        self.branches = ModuleList([
             MODELS.build(dict(branches[m], num_classes=num_classes))
             for m in self.modalities
         ])

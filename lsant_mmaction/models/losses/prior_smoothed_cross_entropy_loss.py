@@ -22,7 +22,9 @@ class PriorSmoothedCrossEntropyLoss(BaseWeightedLoss):
     buffer, so it moves with the model and is saved in every checkpoint.
     When a build spec's source files are missing (e.g. testing on another
     machine) the buffer is left unfilled and must come from a checkpoint;
-    training without it is an error.
+    training without it is an error. When the sources are there, the
+    configured prior wins over a checkpoint's (with a warning if they
+    differ), so a later stage may change the prior.
 
     Args:
         alpha (float): Smoothing weight in ``[0, 1]``; 0 is plain
@@ -75,12 +77,22 @@ class PriorSmoothedCrossEntropyLoss(BaseWeightedLoss):
             self._prior_ready = True
 
     def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
-        if prefix + 'prior' in state_dict and self.prior is not None:
-            loaded = state_dict[prefix + 'prior']
+        key = prefix + 'prior'
+        if key in state_dict and self.prior is not None:
+            loaded = state_dict[key]
             if loaded.shape != self.prior.shape:
                 raise ValueError(
                     f'checkpoint prior {tuple(loaded.shape)} does not match '
                     f'num_classes={self.num_classes}')
+            if self._prior_ready:
+                # built from the configured sources: the config wins (a new
+                # stage may change the prior); a checkpoint only fills a
+                # prior whose sources are absent (testing elsewhere)
+                if not torch.equal(loaded.to(self.prior), self.prior):
+                    MMLogger.get_current_instance().warning(
+                        'the checkpoint holds another prior than the '
+                        'configured one; keeping the configured prior')
+                state_dict[key] = self.prior
             self._prior_ready = True
         super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
 

@@ -1,0 +1,24 @@
+# RU-LSTM stage 2/3, rgb branch: anticipation fine-tuning, starting from the
+# best checkpoint of rulstm_demo_glvn_rgb_scp.py; GL+VN prior.
+# Next: rulstm_demo_glvn.py (fusion)
+_base_ = [
+    '_base_/models/rulstm_anticipator.py', '_base_/datasets/demo_features.py',
+    '_base_/schedules/sgd_100e.py', '_base_/default_runtime.py'
+]
+
+model = dict(
+    modalities=('rgb', ),
+    cls_head=dict(
+        num_classes=65,
+        in_channels=128,
+        hidden_channels=256,
+        modalities=('rgb', ),
+        loss_cls=dict(
+            alpha=0.5, prior={{_base_.priors.glvn}}, num_classes=65)))
+load_from = 'work_dirs/rulstm_demo_glvn_rgb_scp/best.pth'
+
+train_dataloader = dict(dataset=dict(pipeline={{_base_.pipelines.rgb}}))
+val_dataloader = dict(dataset=dict(pipeline={{_base_.pipelines.rgb}}))
+test_dataloader = dict(dataset=dict(pipeline={{_base_.pipelines.rgb}}))
+train_cfg = dict(max_epochs=5)
+default_hooks = dict(logger=dict(interval=10))

@@ -1,0 +1,21 @@
+# RU-LSTM stage 2/3, obj branch: anticipation fine-tuning, starting from the
+# best checkpoint of rulstm_epic_glvn_obj_scp.py; GL+VN prior.
+# Next: rulstm_epic_glvn.py (fusion)
+_base_ = [
+    '_base_/models/rulstm_anticipator.py', '_base_/datasets/epic55_features.py',
+    '_base_/schedules/sgd_100e.py', '_base_/default_runtime.py'
+]
+
+model = dict(
+    modalities=('obj', ),
+    cls_head=dict(
+        num_classes=2513,
+        in_channels=352,
+        modalities=('obj', ),
+        loss_cls=dict(
+            alpha=0.5, prior={{_base_.priors.glvn}}, num_classes=2513)))
+load_from = 'work_dirs/rulstm_epic_glvn_obj_scp/best.pth'
+
+train_dataloader = dict(dataset=dict(pipeline={{_base_.pipelines.obj}}))
+val_dataloader = dict(dataset=dict(pipeline={{_base_.pipelines.obj}}))
+test_dataloader = dict(dataset=dict(pipeline={{_base_.pipelines.obj}}))

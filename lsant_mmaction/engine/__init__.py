@@ -1,0 +1,3 @@
+from .hooks import BestCheckpointLinkHook
+
+__all__ = ['BestCheckpointLinkHook']

@@ -1,0 +1,164 @@
+"""The 3-stage RU-LSTM recipe and official-checkpoint conversion, through
+the real tools on the tiny demo data."""
+import os
+import os.path as osp
+import pickle
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+from mmengine.config import Config
+
+from mmaction.registry import DATASETS, MODELS
+
+from ..conftest import ROOT, run_tool
+from ..test_models.rulstm_oracle import OracleFusion, OracleRULSTM
+from .test_end_to_end import env
+
+TRAIN = osp.join(ROOT, 'tools', 'train.py')
+TEST = osp.join(ROOT, 'tools', 'test.py')
+CONVERT = osp.join(ROOT, 'tools', 'convert_rulstm_checkpoint.py')
+FAST = [
+    f'{split}_dataloader.{key}' for split in ('train', 'val', 'test')
+    for key in ('num_workers=0', 'persistent_workers=False')
+] + ['train_cfg.max_epochs=1']
+
+
+def config(name):
+    return osp.join(ROOT, 'configs', f'{name}.py')
+
+
+def train(name, cwd, *options):
+    return run_tool([TRAIN, config(name), '--seed', '0', '--cfg-options'] +
+                    FAST + list(options), cwd=cwd, env=env())
+
+
+@pytest.fixture(scope='module')
+def recipe(demo_root):
+    """Stage 1 and 2 of the rgb branch, stage 2 of flow and obj."""
+    logs = {}
+    for name, extra in (('rulstm_demo_glvn_rgb_scp', []),
+                        ('rulstm_demo_glvn_rgb', []),
+                        ('rulstm_demo_glvn_flow', ['load_from=None']),
+                        ('rulstm_demo_glvn_obj', ['load_from=None'])):
+        proc = train(name, demo_root, *extra)
+        logs[name] = proc.stdout + proc.stderr
+    return demo_root, logs
+
+
+def test_best_checkpoint_link(recipe):
+    root, _ = recipe
+    link = osp.join(root, 'work_dirs', 'rulstm_demo_glvn_rgb_scp', 'best.pth')
+    assert osp.islink(link)
+    assert os.readlink(link).startswith('best_anticipation_action_top5@1.00s')
+    assert osp.isfile(link)
+
+
+def test_finetuning_starts_from_pretraining(recipe):
+    _, logs = recipe
+    assert ('Load checkpoint from work_dirs/rulstm_demo_glvn_rgb_scp/best.pth'
+            in logs['rulstm_demo_glvn_rgb'])
+
+
+def test_fusion_starts_from_the_branches(recipe, monkeypatch):
+    root, _ = recipe
+    monkeypatch.chdir(root)
+    cfg = Config.fromfile(config('rulstm_demo_glvn'))
+    model = MODELS.build(cfg.model)
+    model.init_weights()
+    for i, modality in enumerate(('rgb', 'flow', 'obj')):
+        ckpt = torch.load(f'work_dirs/rulstm_demo_glvn_{modality}/best.pth',
+                          map_location='cpu')['state_dict']
+        branch = model.cls_head.branches[i].state_dict()
+        for key, value in branch.items():
+            torch.testing.assert_close(value, ckpt['cls_head.branch.' + key])
+    # and the fusion stage trains
+    train('rulstm_demo_glvn', root)
+    assert osp.isfile(osp.join(root, 'work_dirs', 'rulstm_demo_glvn',
+                               'best.pth'))
+
+
+def official_fusion(seed=0):
+    """An oracle fusion model of the demo config's sizes, official names."""
+    torch.manual_seed(seed)
+    branches = [OracleRULSTM(65, d, 256) for d in (128, 128, 20)]
+    return OracleFusion(branches, 256).eval()
+
+
+def save_official(model, path):
+    torch.save(dict(state_dict=model.state_dict(), epoch=7, perf=31.5,
+                    best_perf=32.0), path)
+
+
+def test_converted_official_fusion_reproduces_the_oracle(demo_root,
+                                                         tmp_path):
+    oracle = official_fusion()
+    src, dst = str(tmp_path / 'fusion.pth.tar'), str(tmp_path / 'f.pth')
+    save_official(oracle, src)
+    run_tool([CONVERT, src, dst, '--config', config('rulstm_demo_glvn')])
+    dump = str(tmp_path / 'dump.pkl')
+    run_tool([TEST, config('rulstm_demo_glvn'), dst, '--work-dir',
+              str(tmp_path / 'w'), '--dump', dump, '--cfg-options'] + FAST,
+             cwd=demo_root, env=env())
+    with open(dump, 'rb') as f:
+        results = {int(r['segment_id']): r['pred_score'] for r in
+                   pickle.load(f)}
+    cfg = Config.fromfile(config('rulstm_demo_glvn'))
+    dataset = DATASETS.build(dict(
+        cfg.test_dataloader.dataset,
+        data_root=osp.join(demo_root, 'data', 'demo')))
+    assert len(results) == len(dataset)
+    for i in range(len(dataset)):
+        sample = dataset[i]
+        inputs = [sample['inputs'][m][None] for m in ('rgb', 'flow', 'obj')]
+        with torch.no_grad():
+            fused, _ = oracle(inputs)
+        expected = torch.softmax(fused[0, -8:], dim=-1)
+        torch.testing.assert_close(
+            results[sample['data_samples'].segment_id], expected,
+            atol=1e-5, rtol=0)
+
+
+def test_converted_single_branch(tmp_path, monkeypatch):
+    torch.manual_seed(0)
+    oracle = OracleRULSTM(65, 128, 256).eval()
+    src, dst = str(tmp_path / 'rgb.pth.tar'), str(tmp_path / 'rgb.pth')
+    save_official(oracle, src)
+    proc = run_tool([CONVERT, src, dst, '--config',
+                     config('rulstm_demo_glvn_rgb')])
+    assert 'single-branch, epoch 7, perf 31.5' in proc.stdout
+    model = MODELS.build(Config.fromfile(config('rulstm_demo_glvn_rgb')).model)
+    from mmengine.runner import load_checkpoint
+    load_checkpoint(model, dst, map_location='cpu')
+    model.eval()
+    x = torch.randn(2, 14, 128)
+    with torch.no_grad():
+        torch.testing.assert_close(model(dict(rgb=x), mode='tensor'),
+                                   oracle(x)[0][:, -8:], atol=1e-5, rtol=0)
+
+
+def convert_fails(src, cfg, tmp_path):
+    proc = subprocess.run(
+        [sys.executable, CONVERT, src, str(tmp_path / 'x.pth'), '--config',
+         config(cfg)], capture_output=True, text=True)
+    assert proc.returncode != 0
+    return proc.stderr
+
+
+def test_conversion_mismatch_errors(tmp_path):
+    two = OracleFusion([OracleRULSTM(65, 128, 256),
+                        OracleRULSTM(65, 128, 256)], 256)
+    src = str(tmp_path / 'two.pth.tar')
+    save_official(two, src)
+    assert 'has 2 branch(es), the model of' in convert_fails(
+        src, 'rulstm_demo_glvn', tmp_path)
+    wrong = str(tmp_path / 'wrong.pth.tar')
+    save_official(OracleRULSTM(65, 128, 512), wrong)  # hidden 512, not 256
+    err = convert_fails(wrong, 'rulstm_demo_glvn_rgb', tmp_path)
+    assert 'size mismatch' in err and 'cls_head.branch.unrolling_lstm' in err
+    bad = str(tmp_path / 'bad.pth.tar')
+    torch.save(dict(state_dict={'fc.weight': torch.zeros(2)}), bad)
+    assert "unexpected parameter 'fc.weight'" in convert_fails(
+        bad, 'rulstm_demo_glvn_rgb', tmp_path)
