@@ -19,7 +19,6 @@ Usage::
 import argparse
 import json
 import os
-import resource
 import statistics
 import subprocess
 import sys
@@ -74,14 +73,23 @@ def run_once(variant, fn, model, x, mode):
         fn(x).logsumexp(-1).mean().backward()
 
 
+def peak_rss_mib() -> float:
+    """VmHWM of this process (ru_maxrss survives exec on Linux; this does
+    not)."""
+    with open('/proc/self/status') as f:
+        for line in f:
+            if line.startswith('VmHWM:'):
+                return int(line.split()[1]) / 1024
+    raise RuntimeError('no VmHWM in /proc/self/status')
+
+
 def measure_memory(variant, args):
     """Peak RSS (MiB) around one train step, in a fresh process."""
     model, fn = build(variant, args)
     x = torch.randn(args.batch, 14, args.in_channels)
-    base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    base = peak_rss_mib()
     run_once(variant, fn, model, x, 'train')
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    print(json.dumps(dict(base=base / 1024, peak=peak / 1024)))
+    print(json.dumps(dict(base=base, peak=peak_rss_mib())))
 
 
 def main():

@@ -5,6 +5,8 @@ Layout (under ``--out``, default ``data/demo``)::
     actions.csv                    id,action,verb,noun (header, as RU-LSTM)
     EPIC_verb_classes.csv          verb_id,class_key,verbs (official format)
     EPIC_noun_classes.csv          noun_id,class_key,nouns
+    EPIC_many_shot_{verbs,nouns}.csv  classes at least as frequent in
+                                   training as the median class
     training.csv  validation.csv   id, video, start, end, verb, noun, action
     rgb/ flow/ obj/                one LMDB each: key
                                    "{video}_frame_{frame:010d}.jpg", value
@@ -132,6 +134,18 @@ def write_vocabulary(out, pairs):
                 f.write(f'{i},{name},"[\'{name}\']"\n')
 
 
+def write_many_shot(out, train, pairs):
+    """Many-shot verbs and nouns: at least as frequent as the median."""
+    actions = np.array([row[4] for row in train])
+    for kind, column, names in (('verb', 0, VERBS), ('noun', 1, NOUNS)):
+        counts = np.bincount(pairs[actions, column], minlength=len(names))
+        many = np.nonzero(counts >= np.median(counts))[0]
+        with open(osp.join(out, f'EPIC_many_shot_{kind}s.csv'), 'w') as f:
+            f.write(f'{kind}_class,{kind}\n')
+            for c in many:
+                f.write(f'{c},{names[c]}\n')
+
+
 def frame_features(rows, pairs, codes, args, rng):
     """``{(video, frame): {modality: vector}}`` for every grid frame."""
     by_video = {}
@@ -211,6 +225,7 @@ def main():
     val = sample_videos([f'D02_{i + 1:02d}' for i in range(args.val_videos)],
                         args.segments_per_video, trans, rng, len(train))
     write_vocabulary(args.out, pairs)
+    write_many_shot(args.out, train, pairs)
     write_segments(osp.join(args.out, 'training.csv'), train, pairs)
     write_segments(osp.join(args.out, 'validation.csv'), val, pairs)
     feats = frame_features(train + val, pairs, modality_codes(args, rng), args,

@@ -1,8 +1,10 @@
 from .anticipation_feature_dataset import (AnticipationFeatureDataset,
+                                           EgteaGazeFeatureDataset,
                                            EpicKitchens55FeatureDataset)
 from .transforms import LoadLMDBFeatures
 
 __all__ = [
-    'AnticipationFeatureDataset', 'EpicKitchens55FeatureDataset',
+    'AnticipationFeatureDataset', 'EgteaGazeFeatureDataset',
+    'EpicKitchens55FeatureDataset',
     'LoadLMDBFeatures'
 ]

@@ -1,4 +1,5 @@
 """Datasets of pre-extracted features in the RU-LSTM layout."""
+import os.path as osp
 from typing import Callable, List, Optional, Sequence, Union
 
 from mmengine.logging import MMLogger
@@ -19,7 +20,10 @@ class AnticipationFeatureDataset(BaseActionDataset):
     added on access, ``feature_root`` (``data_root`` joined with
     ``data_prefix['features']``) where a transform finds the LMDBs.
     Segments with no valid frame are dropped (as in RU-LSTM) and listed in
-    ``dropped_ids``.
+    ``dropped_ids``. ``metainfo['anticipation']`` (what metrics receive in
+    ``dataset_meta``) names the vocabulary format and the annotation files,
+    resolved against ``data_root``: ``dataset``, ``ann_file``,
+    ``actions_file`` and, when given, ``many_shot_{verbs,nouns,actions}``.
 
     Args:
         ann_file (str): Segment CSV, relative to ``data_root``.
@@ -31,6 +35,11 @@ class AnticipationFeatureDataset(BaseActionDataset):
         data_prefix (dict): ``features``: folder holding one LMDB per
             modality, relative to ``data_root``. Defaults to
             ``dict(features='')``.
+        actions_file (str): RU-LSTM ``actions.csv``, relative to
+            ``data_root``. Defaults to ``'actions.csv'``.
+        many_shot (dict, optional): ``verbs``, ``nouns`` (and optionally
+            ``actions``) many-shot lists relative to ``data_root``.
+            Defaults to None.
         fps (float): Frame rate of the CSV's frame numbers. Defaults to 30.
         time_step (float): Seconds between steps. Defaults to 0.25.
         num_steps (int): Steps per sequence. Defaults to 14.
@@ -40,6 +49,8 @@ class AnticipationFeatureDataset(BaseActionDataset):
         lazy_init (bool): Defer loading the annotations. Defaults to False.
     """
 
+    VOCABULARY = 'epic55'  # format of actions.csv (priors.read_vocabulary)
+
     def __init__(self,
                  ann_file: str,
                  pipeline: List[Union[dict, Callable]],
@@ -48,6 +59,8 @@ class AnticipationFeatureDataset(BaseActionDataset):
                  num_nouns: int,
                  data_root: str = '',
                  data_prefix: dict = dict(features=''),
+                 actions_file: str = 'actions.csv',
+                 many_shot: Optional[dict] = None,
                  fps: float = FPS,
                  time_step: float = TIME_STEP,
                  num_steps: int = NUM_STEPS,
@@ -60,9 +73,20 @@ class AnticipationFeatureDataset(BaseActionDataset):
         self.time_step = time_step
         self.num_steps = num_steps
         self.dropped_ids: List[int] = []
+        # one dict: mmengine would read a top-level string naming a file
+        files = dict(
+            dataset=self.VOCABULARY,
+            ann_file=osp.join(data_root, ann_file),
+            actions_file=osp.join(data_root, actions_file))
+        for kind, path in (many_shot or {}).items():
+            if kind not in ('verbs', 'nouns', 'actions'):
+                raise ValueError(f'many_shot keys are verbs, nouns, actions;'
+                                 f' got {kind!r}')
+            files[f'many_shot_{kind}'] = osp.join(data_root, path)
         super().__init__(
             ann_file,
             pipeline=pipeline,
+            metainfo=dict(anticipation=files),
             data_root=data_root,
             data_prefix=data_prefix,
             test_mode=test_mode,
@@ -135,8 +159,11 @@ class EpicKitchens55FeatureDataset(AnticipationFeatureDataset):
     ``test_seen.csv`` / ``test_unseen.csv`` without labels); features live
     in ``{data_root}/{data_prefix.features}/{rgb,flow,obj}`` LMDBs. See
     :class:`AnticipationFeatureDataset` for the arguments; ``num_classes``,
-    ``num_verbs`` and ``num_nouns`` default to 2513, 125 and 352.
+    ``num_verbs`` and ``num_nouns`` default to 2513, 125 and 352, and
+    ``many_shot`` to the ``EPIC_many_shot_{verbs,nouns,actions}.csv`` files
+    in ``data_root``.
     """
+    VOCABULARY = 'epic55'
 
     def __init__(self,
                  ann_file: str,
@@ -144,6 +171,39 @@ class EpicKitchens55FeatureDataset(AnticipationFeatureDataset):
                  num_classes: int = 2513,
                  num_verbs: int = 125,
                  num_nouns: int = 352,
+                 many_shot: Optional[dict] = dict(
+                     verbs='EPIC_many_shot_verbs.csv',
+                     nouns='EPIC_many_shot_nouns.csv',
+                     actions='EPIC_many_shot_actions.csv'),
+                 **kwargs) -> None:
+        super().__init__(
+            ann_file,
+            pipeline,
+            num_classes=num_classes,
+            num_verbs=num_verbs,
+            num_nouns=num_nouns,
+            many_shot=many_shot,
+            **kwargs)
+
+
+@DATASETS.register_module()
+class EgteaGazeFeatureDataset(AnticipationFeatureDataset):
+    """EGTEA Gaze+ features in the RU-LSTM layout (106 actions, rgb + flow).
+
+    Annotation CSVs are RU-LSTM's ``training{1,2,3}.csv`` /
+    ``validation{1,2,3}.csv`` (the three official splits); features live in
+    ``{data_root}/{data_prefix.features}/{rgb,flow}`` LMDBs. See
+    :class:`AnticipationFeatureDataset` for the arguments; ``num_classes``,
+    ``num_verbs`` and ``num_nouns`` default to 106, 19 and 51.
+    """
+    VOCABULARY = 'egtea'
+
+    def __init__(self,
+                 ann_file: str,
+                 pipeline: List[Union[dict, Callable]],
+                 num_classes: int = 106,
+                 num_verbs: int = 19,
+                 num_nouns: int = 51,
                  **kwargs) -> None:
         super().__init__(
             ann_file,

@@ -1,3 +1,3 @@
-from .metrics import AnticipationMetric
+from .metrics import AnticipationMetric, EpicChallengeExport
 
-__all__ = ['AnticipationMetric']
+__all__ = ['AnticipationMetric', 'EpicChallengeExport']

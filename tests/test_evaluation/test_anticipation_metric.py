@@ -4,50 +4,170 @@ import torch
 
 from lsant_mmaction.evaluation import AnticipationMetric
 
+TIMES = ['2.00', '1.75', '1.50', '1.25', '1.00', '0.75', '0.50', '0.25']
 
-def run_metric(scores, labels, **kwargs):
+
+def run_metric(scores, labels, extra=None, meta=None, **kwargs):
     metric = AnticipationMetric(**kwargs)
-    metric.process(None, [
-        dict(pred_score=torch.as_tensor(s), gt_label=torch.tensor([l]))
-        for s, l in zip(scores, labels)
-    ])
+    # what the runner passes from the dataset
+    metric.dataset_meta = dict(anticipation=meta or {})
+    samples = []
+    for i, (s, l) in enumerate(zip(scores, labels)):
+        sample = dict(pred_score=torch.as_tensor(s, dtype=torch.float32),
+                      gt_label=torch.tensor([l]), segment_id=i)
+        sample.update((extra or {}).get(i, {}))
+        samples.append(sample)
+    metric.process(None, samples)
     return metric.compute_metrics(metric.results)
 
 
 def test_hand_computed_topk():
-    # 2 samples, 8 steps, 6 classes. Sample 0 (label 2): at every step the
-    # label is ranked 1st for steps 0-3 and 3rd for steps 4-7.
-    # Sample 1 (label 5): ranked 6th (last) at every step.
+    # sample 0 (label 2): ranked 1st at steps 0-3 and 3rd at steps 4-7;
+    # sample 1 (label 5): ranked last at every step.
     s0 = np.zeros((8, 6))
     s0[:4] = [0.1, 0.2, 0.9, 0.0, 0.3, 0.4]
     s0[4:] = [0.5, 0.6, 0.4, 0.0, 0.3, 0.1]
     s1 = np.tile([0.6, 0.5, 0.4, 0.3, 0.2, 0.1], (8, 1))
     m = run_metric([s0, s1], [2, 5], topk=(1, 3, 5))
-    for i, t in enumerate(['2.00', '1.75', '1.50', '1.25']):
+    for t in TIMES[:4]:
         assert m[f'action_top1@{t}s'] == 50.0
         assert m[f'action_top5@{t}s'] == 50.0
-    for t in ['1.00', '0.75', '0.50', '0.25']:
+    for t in TIMES[4:]:
         assert m[f'action_top1@{t}s'] == 0.0
         assert m[f'action_top3@{t}s'] == 50.0
         assert m[f'action_top5@{t}s'] == 50.0
 
 
-def test_against_loop_on_random_scores():
+def write(path, text):
+    path.write_text(text)
+    return str(path)
+
+
+@pytest.fixture
+def vocab_files(tmp_path):
+    # actions: 0 (v0,n0) 1 (v0,n1) 2 (v1,n0) 3 (v1,n2) 4 (v2,n2)
+    actions = write(tmp_path / 'actions.csv', 'id,action,verb,noun\n'
+                    '0, a,0,0\n1, b,0,1\n2, c,1,0\n3, d,1,2\n4, e,2,2\n')
+    verbs = write(tmp_path / 'v.csv', 'verb_class,verb\n1,x\n')
+    nouns = write(tmp_path / 'n.csv', 'noun_class,noun\n2,y\n')
+    official = write(tmp_path / 'a.csv', 'action_class,noun,noun_class,'
+                     'verb,verb_class\n"(1, 2)",y,2,x,1\n')
+    return actions, verbs, nouns, official
+
+
+def test_verb_noun_marginalisation_by_hand(vocab_files):
+    actions = vocab_files[0]
+    # label action 2 = (v1, n0). Action probs: [.3, .3, .1, .05, .25]
+    # verb scores: v0 = .6, v1 = .15, v2 = .25 -> v1 ranked 3rd
+    # noun scores: n0 = .4, n1 = .3, n2 = .3 -> n0 ranked 1st
+    probs = np.tile([0.3, 0.3, 0.1, 0.05, 0.25], (8, 1))
+    m = run_metric([probs], [2], verb_noun=True, topk=(1, 2, 3),
+                   meta=dict(dataset='epic55', actions_file=actions))
+    assert m['action_top2@1.00s'] == 0 and m['action_top3@1.00s'] == 0
+    assert m['verb_top2@1.00s'] == 0 and m['verb_top3@1.00s'] == 100
+    assert m['noun_top1@1.00s'] == 100
+
+
+def test_many_shot_recall_by_hand(vocab_files, tmp_path):
+    _, verbs, nouns, official = vocab_files  # many-shot: verb 1, noun 2
+    # 7 actions: 0 (v0,n0) 1 (v0,n1) 2 (v1,n0) 3 (v1,n2) 4 (v2,n2)
+    # 5 (v2,n1) 6 (v0,n2); many-shot by RU-LSTM's rule: 2, 3, 4, 6
+    actions = write(tmp_path / 'actions7.csv', 'id,action,verb,noun\n'
+                    '0, a,0,0\n1, b,0,1\n2, c,1,0\n3, d,1,2\n4, e,2,2\n'
+                    '5, f,2,1\n6, g,0,2\n')
+    hit3 = np.tile([0, 0, 0, 1.0, 0, 0, 0], (8, 1))
+    miss3 = np.tile([1.0, .9, .8, 0, .7, .6, .5], (8, 1))  # label 7th
+    hit4 = np.tile([0, 0, 0, 0, 1.0, 0, 0], (8, 1))
+    miss5 = np.tile([1.0, .9, .8, .7, .6, 0, .5], (8, 1))  # not many-shot
+    scores, labels = [hit3, miss3, hit4, miss5], [3, 3, 4, 5]
+    meta = dict(dataset='epic55', actions_file=actions,
+                many_shot_verbs=verbs, many_shot_nouns=nouns,
+                many_shot_actions=official)
+    m = run_metric(scores, labels, verb_noun=True, many_shot='rulstm',
+                   meta=meta)
+    # present many-shot actions 3 (recall 1/2) and 4 (recall 1): mean 75
+    assert m['action_mt5r@1.00s'] == 75.0
+    assert m['action_top5@1.00s'] == 50.0  # 2 of 4 segments
+    # official list: only (1, 2) = action 3
+    m = run_metric(scores, labels, verb_noun=True, many_shot='official',
+                   meta=meta)
+    assert m['action_mt5r@1.00s'] == 50.0
+
+
+def loop_reference(scores, labels, verb_of, noun_of, many, k_list):
+    """Straightforward loops: argsort per sample and step."""
+    out = {}
+    n, steps, _ = scores.shape
+    tasks = dict(action=(scores, labels))
+    for task, of in (('verb', verb_of), ('noun', noun_of)):
+        marg = np.zeros((n, steps, of.max() + 1))
+        for a, c in enumerate(of):
+            marg[:, :, c] += scores[:, :, a]
+        tasks[task] = (marg, of[labels])
+    for task, (sc, lab) in tasks.items():
+        for s, t in enumerate(TIMES):
+            for k in k_list:
+                hits = [lab[i] in np.argsort(-sc[i, s], kind='stable')[:k]
+                        for i in range(n)]
+                out[f'{task}_top{k}@{t}s'] = 100 * np.mean(hits)
+            classes = [c for c in many[task] if c in set(lab)]
+            recalls = []
+            for c in classes:
+                idx = [i for i in range(n) if lab[i] == c]
+                recalls.append(np.mean(
+                    [c in np.argsort(-sc[i, s], kind='stable')[:5]
+                     for i in idx]))
+            out[f'{task}_mt5r@{t}s'] = 100 * np.mean(recalls)
+        first = []
+        for i in range(n):
+            hit = [lab[i] in np.argsort(-sc[i, s], kind='stable')[:5]
+                   for s in range(steps)]
+            first.append(float(TIMES[hit.index(True)]) if any(hit) else 0.0)
+        out[f'{task}_tta5'] = np.mean(first)
+    return out
+
+
+def test_against_loop_on_random_scores(tmp_path):
     rng = np.random.default_rng(0)
-    scores = rng.random((50, 8, 20))
-    labels = rng.integers(0, 20, 50)
-    m = run_metric(scores, labels)
-    times = ['2.00', '1.75', '1.50', '1.25', '1.00', '0.75', '0.50', '0.25']
-    for step, t in enumerate(times):
-        for k in (1, 5):
-            hits = [labels[i] in np.argsort(-scores[i, step])[:k]
-                    for i in range(50)]
-            assert m[f'action_top{k}@{t}s'] == pytest.approx(
-                100 * np.mean(hits))
+    num_verbs, num_nouns = 6, 9
+    pairs = sorted({(int(rng.integers(num_verbs)), int(rng.integers(
+        num_nouns))) for _ in range(60)})
+    verb_of = np.array([p[0] for p in pairs])
+    noun_of = np.array([p[1] for p in pairs])
+    actions = write(tmp_path / 'actions.csv', 'id,action,verb,noun\n' +
+                    ''.join(f'{a}, x,{v},{n}\n'
+                            for a, (v, n) in enumerate(pairs)))
+    verbs = write(tmp_path / 'v.csv', 'verb_class,verb\n0,a\n2,b\n3,c\n')
+    nouns = write(tmp_path / 'n.csv', 'noun_class,noun\n1,a\n4,b\n')
+    num = len(pairs)
+    logits = rng.normal(size=(80, 8, num)) * 2
+    scores = np.exp(logits) / np.exp(logits).sum(-1, keepdims=True)
+    labels = rng.integers(0, num, 80)
+    m = run_metric(scores, labels, verb_noun=True, many_shot='rulstm',
+                   time_to_action=True,
+                   meta=dict(dataset='epic55', actions_file=actions,
+                             many_shot_verbs=verbs, many_shot_nouns=nouns))
+    many = dict(verb=[0, 2, 3], noun=[1, 4],
+                action=[a for a in range(num)
+                        if verb_of[a] in (0, 2, 3) or noun_of[a] in (1, 4)])
+    ref = loop_reference(scores.astype(np.float32), labels, verb_of,
+                         noun_of, many, (1, 5))
+    assert set(ref) == set(m)
+    for key, value in ref.items():
+        assert m[key] == pytest.approx(value, abs=1e-9), key
 
 
-def test_wrong_shapes_and_labels():
-    with pytest.raises(ValueError, match='expected \\(8, C\\)'):
+def test_bad_inputs(vocab_files):
+    actions = vocab_files[0]
+    with pytest.raises(ValueError, match='expected \\(8, num_actions\\)'):
         run_metric([np.zeros((7, 3))], [0])
     with pytest.raises(ValueError, match='label -1'):
         run_metric([np.zeros((8, 3))], [-1])
+    meta = dict(dataset='epic55', actions_file=actions)
+    with pytest.raises(ValueError, match='6 actions but .*defines 5'):
+        run_metric([np.zeros((8, 6))], [0], verb_noun=True, meta=meta)
+    with pytest.raises(ValueError, match='verb label 2 but action 1 has verb'):
+        run_metric([np.zeros((8, 5))], [1], verb_noun=True, meta=meta,
+                   extra={0: dict(verb_label=2)})
+    with pytest.raises(KeyError, match="needs the dataset's actions_file"):
+        run_metric([np.zeros((8, 5))], [1], verb_noun=True, meta={})

@@ -167,18 +167,19 @@ def test_check_prior_errors():
         check_prior(np.array([[1.5, -0.5], [0, 1]]))
 
 
-def test_load_prior_caches_by_content(tmp_path, prior_cache):
+def test_load_prior_caches_by_content(tmp_path):
+    cache = tmp_path / 'cache'
     actions = write(tmp_path / 'a.csv', 'id,action,verb,noun\n0, a,0,0\n'
                     '1, b,0,1\n2, c,1,1\n')
     spec = dict(kind='vn', dataset='epic55', actions=actions)
-    first = load_prior(spec, 3)
-    cached = list((prior_cache / 'priors').glob('vn-*.npy'))
+    first = load_prior(spec, 3, str(cache))
+    cached = list(cache.glob('vn-*.npy'))
     assert len(cached) == 1
     np.testing.assert_array_equal(np.load(cached[0]), first)
     write(tmp_path / 'a.csv', 'id,action,verb,noun\n0, a,0,0\n1, b,1,1\n'
           '2, c,2,2\n')  # new content -> new key, new prior
-    second = load_prior(spec, 3)
-    assert len(list((prior_cache / 'priors').glob('vn-*.npy'))) == 2
+    second = load_prior(spec, 3, str(cache))
+    assert len(list(cache.glob('vn-*.npy'))) == 2
     np.testing.assert_array_equal(second, np.eye(3))
 
 

@@ -65,8 +65,10 @@ def test_test_needs_no_prior_sources(trained, tmp_path):
     """The prior travels in the checkpoint: test works without its files."""
     elsewhere = tmp_path / 'feature_only'
     shutil.copytree(osp.join(trained, 'data/demo'), elsewhere / 'demo')
-    for name in ('actions.csv', 'EPIC_verb_classes.csv',
-                 'EPIC_noun_classes.csv', 'training.csv'):
+    # the features, the split and the metric's files stay; the GL+VN
+    # prior's class-name files and the training CSV go
+    for name in ('EPIC_verb_classes.csv', 'EPIC_noun_classes.csv',
+                 'training.csv'):
         os.remove(elsewhere / 'demo' / name)
     ckpt = osp.join(trained, 'work', 'epoch_2.pth')
     dumps = []
@@ -103,3 +105,56 @@ def test_distributed_training_on_cpu(demo_root):
     assert 'Distributed training: True' in out
     assert "dist_cfg: {'backend': 'gloo'}" in out
     assert osp.isfile(osp.join(demo_root, 'ddp', 'epoch_1.pth'))
+
+
+def test_export_challenge_json(trained, tmp_path):
+    import json
+    data = osp.join(trained, 'data', 'demo')
+    rows = [line.split(',')[:4] for line in open(osp.join(data,
+                                                          'validation.csv'))]
+    with open(osp.join(data, 'test_seen.csv'), 'w') as f:
+        for row in rows:
+            f.write(','.join(row) + '\n')
+        f.write('99999, D09_01, 0000000005, 0000000050\n')  # dropped
+    out = str(tmp_path / 'seen.json')
+    run_tool([osp.join(ROOT, 'tools', 'export_challenge.py'), CONFIG,
+              'work/epoch_2.pth', '--split', 'test_seen.csv', '--out', out,
+              '--work-dir', str(tmp_path / 'w'), '--cfg-options'] + FAST,
+             cwd=trained, env=env())
+    with open(out) as f:
+        sub = json.load(f)
+    assert sub['version'] == '0.1'
+    assert sub['challenge'] == 'action_anticipation'
+    assert (sub['sls_pt'], sub['sls_tl'], sub['sls_td']) == (1, 4, 3)
+    ids = {str(int(r[0])) for r in rows} | {'99999'}
+    assert set(sub['results']) == ids
+    pairs = {tuple(line.strip().split(',')[2:4]) for line in open(
+        osp.join(data, 'actions.csv')).readlines()[1:]}
+    for seg_id, entry in sub['results'].items():
+        assert set(entry) == {'verb', 'noun', 'action'}
+        assert len(entry['verb']) == 125 and len(entry['noun']) == 352
+        assert len(entry['action']) == 65  # fewer actions than top-100
+        assert all(tuple(k.split(',')) in pairs for k in entry['action'])
+        total = sum(entry['verb'].values())
+        if seg_id == '99999':
+            assert total == 0
+        else:
+            assert abs(total - 1) < 1e-4  # marginalised softmax
+            assert abs(sum(entry['noun'].values()) - 1) < 1e-4
+
+
+def test_visualize_predictions(trained, tmp_path):
+    dump = osp.join(trained, 'vis.pkl')
+    run_tool([TEST, CONFIG, 'work/epoch_2.pth', '--work-dir', 'tw2',
+              '--dump', dump, '--cfg-options'] + FAST, cwd=trained,
+             env=env())
+    with open(dump, 'rb') as f:
+        first = int(pickle.load(f)[0]['segment_id'])
+    proc = run_tool([
+        osp.join(ROOT, 'tools', 'visualize_predictions.py'), CONFIG, dump,
+        '--checkpoint', 'work/epoch_2.pth', '--segments', str(first),
+        '--out', str(tmp_path)
+    ], cwd=trained, env=env())
+    assert f'segment {first}: ground truth' in proc.stdout
+    png = tmp_path / f'segment_{first}.png'
+    assert png.read_bytes()[:8] == b'\x89PNG\r\n\x1a\n'

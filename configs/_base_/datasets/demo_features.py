@@ -57,5 +57,9 @@ val_dataloader = dict(
     dataset=dict(demo_dataset, ann_file='validation.csv', test_mode=True))
 test_dataloader = val_dataloader
 
-val_evaluator = dict(type='AnticipationMetric')
+val_evaluator = dict(
+    type='AnticipationMetric',
+    verb_noun=True,
+    many_shot='rulstm',
+    time_to_action=True)
 test_evaluator = val_evaluator

@@ -1,6 +1,7 @@
 # EPIC-Kitchens-55 features in the RU-LSTM layout:
 #   {data_root}/training.csv validation.csv actions.csv
 #   {data_root}/EPIC_verb_classes.csv EPIC_noun_classes.csv
+#   {data_root}/EPIC_many_shot_verbs.csv EPIC_many_shot_nouns.csv
 #   {data_root}/{rgb,flow,obj}/   one LMDB per modality
 dataset_type = 'EpicKitchens55FeatureDataset'
 data_root = 'data/ek55/'
@@ -61,5 +62,12 @@ val_dataloader = dict(
         test_mode=True))
 test_dataloader = val_dataloader
 
-val_evaluator = dict(type='AnticipationMetric')
+# verb/noun/action top-k, mean top-5 recall over many-shot classes (RU-LSTM's
+# rule; many_shot='official' reads EPIC_many_shot_actions.csv) and time to
+# action; the files come from the dataset's data_root
+val_evaluator = dict(
+    type='AnticipationMetric',
+    verb_noun=True,
+    many_shot='rulstm',
+    time_to_action=True)
 test_evaluator = val_evaluator

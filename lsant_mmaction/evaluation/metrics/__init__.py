@@ -1,3 +1,4 @@
 from .anticipation_metric import AnticipationMetric
+from .epic_challenge_export import EpicChallengeExport
 
-__all__ = ['AnticipationMetric']
+__all__ = ['AnticipationMetric', 'EpicChallengeExport']

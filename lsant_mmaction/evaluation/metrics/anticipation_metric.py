@@ -1,29 +1,108 @@
-"""Top-k accuracy at each anticipation time."""
+"""Anticipation metrics: verb, noun and action top-k at each anticipation
+time, mean top-5 recall over many-shot classes, time to action."""
 from typing import Dict, List, Optional, Sequence
 
 import numpy as np
+import torch
 from mmengine.evaluator import BaseMetric
 from mmengine.logging import MMLogger
 
 from mmaction.registry import METRICS
 
+from ...annotations import parse_int, read_rows
 from ...datasets.time_grid import anticipation_times, horizon_name
+from ...priors.sources import read_vocabulary
+
+
+def marginal_matrix(classes: np.ndarray, num: int) -> torch.Tensor:
+    """``(A, num)`` 0/1 matrix: action ``a`` belongs to class ``classes[a]``.
+
+    ``probs @ matrix`` sums the action probabilities of each verb (noun).
+    """
+    matrix = torch.zeros(len(classes), num)
+    matrix[torch.arange(len(classes)), torch.from_numpy(classes)] = 1
+    return matrix
+
+
+def label_ranks(scores: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    """Rank of each label at each step: classes scoring strictly higher.
+
+    Args:
+        scores (torch.Tensor): ``(N, S, C)``.
+        labels (torch.Tensor): ``(N,)``.
+
+    Returns:
+        torch.Tensor: ``(N, S)``; the label is in the top k iff rank < k
+        (ties count in the label's favour).
+    """
+    own = scores.gather(2, labels.view(-1, 1, 1).expand(-1, scores.shape[1],
+                                                        1))  # (N, S, 1)
+    return (scores > own).sum(-1)
+
+
+def read_class_column(path: str, column: str) -> np.ndarray:
+    """Integer column of a CSV with a header (EPIC many-shot lists)."""
+    rows = read_rows(path)
+    if not rows or column not in rows[0]:
+        raise ValueError(f'{path}: expected a header with column {column!r}'
+                         f', got {rows[0] if rows else "an empty file"}')
+    i = rows[0].index(column)
+    return np.array([parse_int(r[i], path, n, column)
+                     for n, r in enumerate(rows[1:], start=2)], np.int64)
+
+
+def read_many_shot_actions(path: str, verbs: np.ndarray,
+                           nouns: np.ndarray) -> np.ndarray:
+    """Action ids of the official ``EPIC_many_shot_actions.csv``, whose
+    ``action_class`` is ``"(verb, noun)"``."""
+    rows = read_rows(path)
+    if not rows or 'action_class' not in rows[0]:
+        raise ValueError(f"{path}: expected a column 'action_class'")
+    i = rows[0].index('action_class')
+    index = {(int(v), int(n)): a
+             for a, (v, n) in enumerate(zip(verbs, nouns))}
+    actions = []
+    for line, row in enumerate(rows[1:], start=2):
+        pair = tuple(
+            parse_int(x.strip(' ()'), path, line, 'action_class')
+            for x in row[i].split(','))
+        if pair in index:  # pairs absent from the action vocabulary: skip
+            actions.append(index[pair])
+    return np.array(sorted(actions), np.int64)
 
 
 @METRICS.register_module()
 class AnticipationMetric(BaseMetric):
-    """Action top-k accuracy at each anticipation time.
+    """Top-k accuracy at each anticipation time, for actions and, with the
+    action vocabulary, verbs and nouns; mean top-5 recall over many-shot
+    classes; optionally the mean time to action.
 
-    Reads ``pred_score`` ``(S, C)`` (scores of the S anticipation steps,
-    ordered 2.0 s ... 0.25 s) and ``gt_label`` of each data sample. Metric
-    names carry the horizon, e.g. ``anticipation/action_top5@1.00s``; that
-    one is RU-LSTM's model-selection criterion. The per-horizon table is
-    also written to the log.
+    Reads ``pred_score`` ``(S, A)``: softmax scores of the S anticipation
+    steps, ordered 2.0 s ... 0.25 s, as the anticipation heads predict them;
+    and ``gt_label`` (the action). Verb (noun) scores are the sum of the
+    scores of the actions with that verb (noun), as in RU-LSTM. Metric names
+    carry the horizon, e.g. ``anticipation/action_top5@1.00s`` (RU-LSTM's
+    model-selection criterion), ``verb_top1@2.00s``, ``noun_mt5r@1.00s``,
+    ``action_tta5``. The per-horizon table is also written to the log.
+
+    The files come from the dataset (``dataset_meta``, see
+    :class:`AnticipationFeatureDataset`), so retargeting the dataset's
+    ``data_root`` retargets the metric too.
 
     Args:
         topk (Sequence[int]): k values. Defaults to ``(1, 5)``.
         times (Sequence[float], optional): Anticipation time of each step.
             Defaults to the RU-LSTM grid ``2.0, 1.75, ..., 0.25``.
+        verb_noun (bool): Also evaluate verbs and nouns (needs the dataset's
+            ``actions_file``). Defaults to False.
+        many_shot (str, optional): Mean top-5 recall over many-shot classes
+            (needs the dataset's many-shot lists): ``'rulstm'`` (an action
+            is many-shot when its verb or its noun is, as RU-LSTM does) or
+            ``'official'`` (``EPIC_many_shot_actions.csv``). Defaults to
+            None (not computed).
+        time_to_action (bool): Also report the mean time to action: the
+            earliest anticipation time from which the label is in the top 5
+            (0 when never), averaged. Defaults to False.
         collect_device (str): Defaults to ``'cpu'``.
         prefix (str, optional): Defaults to ``'anticipation'``.
     """
@@ -32,51 +111,175 @@ class AnticipationMetric(BaseMetric):
     def __init__(self,
                  topk: Sequence[int] = (1, 5),
                  times: Optional[Sequence[float]] = None,
+                 verb_noun: bool = False,
+                 many_shot: Optional[str] = None,
+                 time_to_action: bool = False,
                  collect_device: str = 'cpu',
                  prefix: Optional[str] = None) -> None:
         super().__init__(collect_device=collect_device, prefix=prefix)
+        if many_shot not in (None, 'rulstm', 'official'):
+            raise ValueError("many_shot must be None, 'rulstm' or "
+                             f"'official', got {many_shot!r}")
+        if many_shot and not verb_noun:
+            raise ValueError('many_shot recall needs verb_noun=True')
         self.topk = tuple(topk)
         self.times = (tuple(float(t) for t in times) if times is not None
                       else tuple(anticipation_times().tolist()))
+        self.verb_noun = verb_noun
+        self.many_shot_rule = many_shot
+        self.time_to_action = time_to_action
+        self.tasks = ('verb', 'noun', 'action') if verb_noun else ('action', )
+        self.vocab = None
+        self.many_shot: Dict[str, np.ndarray] = {}
+
+    def _meta(self, key: str) -> str:
+        meta = (self.dataset_meta or {}).get('anticipation', {})
+        if key not in meta:
+            raise KeyError(f'AnticipationMetric needs the dataset\'s {key} '
+                           f'(dataset_meta has {sorted(meta)})')
+        return meta[key]
+
+    def _load_vocabulary(self) -> None:
+        """Read the vocabulary and many-shot lists named by the dataset."""
+        self.actions_file = self._meta('actions_file')
+        self.vocab = read_vocabulary(self._meta('dataset'), self.actions_file)
+        self.marginals = dict(
+            verb=marginal_matrix(self.vocab.verbs,
+                                 int(self.vocab.verbs.max()) + 1),
+            noun=marginal_matrix(self.vocab.nouns,
+                                 int(self.vocab.nouns.max()) + 1))
+        if self.many_shot_rule is None:
+            return
+        verbs = read_class_column(self._meta('many_shot_verbs'), 'verb_class')
+        nouns = read_class_column(self._meta('many_shot_nouns'), 'noun_class')
+        self.many_shot = dict(verb=verbs, noun=nouns)
+        if self.many_shot_rule == 'rulstm':
+            self.many_shot['action'] = np.nonzero(
+                np.isin(self.vocab.verbs, verbs)
+                | np.isin(self.vocab.nouns, nouns))[0]
+        else:
+            self.many_shot['action'] = read_many_shot_actions(
+                self._meta('many_shot_actions'), self.vocab.verbs,
+                self.vocab.nouns)
 
     def process(self, data_batch, data_samples: Sequence[dict]) -> None:
-        for sample in data_samples:
-            scores = sample['pred_score'].cpu().numpy()  # (S, C)
-            if scores.ndim != 2 or scores.shape[0] != len(self.times):
+        """Keep, per segment, the rank of its verb, noun and action label at
+        each step (the scores themselves are not kept)."""
+        scores = torch.stack([s['pred_score'] for s in data_samples])
+        scores = scores.float().cpu()  # (B, S, A)
+        labels = torch.cat([s['gt_label'].view(-1) for s in data_samples])
+        ids = [s.get('segment_id') for s in data_samples]
+        if scores.ndim != 3 or scores.shape[1] != len(self.times):
+            raise ValueError(
+                f'pred_score of segments {ids[:3]} has shape '
+                f'{tuple(scores.shape[1:])}, expected ({len(self.times)}, '
+                'num_actions)')
+        bad = (labels < 0) | (labels >= scores.shape[2])
+        if bad.any():
+            i = int(bad.nonzero()[0, 0])
+            raise ValueError(
+                f'segment {ids[i]}: label {int(labels[i])} outside [0, '
+                f'{scores.shape[2]}) (unlabelled split?)')
+        ranks = dict(action=label_ranks(scores, labels))
+        classes = dict(action=labels)
+        if self.verb_noun and self.vocab is None:
+            self._load_vocabulary()
+        if self.verb_noun:
+            if scores.shape[2] != len(self.vocab):
                 raise ValueError(
-                    f'pred_score of segment {sample.get("segment_id")} has '
-                    f'shape {scores.shape}, expected ({len(self.times)}, C)')
-            label = int(sample['gt_label'].item())
-            if not 0 <= label < scores.shape[1]:
+                    f'pred_score has {scores.shape[2]} actions but '
+                    f'{self.actions_file} defines {len(self.vocab)}: scores '
+                    'and vocabulary come from different datasets')
+            for task, of in (('verb', self.vocab.verbs),
+                             ('noun', self.vocab.nouns)):
+                classes[task] = torch.from_numpy(of)[labels]
+                self._check_labels(task, classes[task], data_samples)
+                ranks[task] = label_ranks(scores @ self.marginals[task],
+                                          classes[task])
+        for i in range(len(data_samples)):
+            self.results.append({
+                **{f'{t}_rank': ranks[t][i].numpy() for t in ranks},
+                **{f'{t}_label': int(classes[t][i]) for t in classes}
+            })
+
+    def _check_labels(self, task, derived, data_samples) -> None:
+        """The dataset's verb/noun labels must agree with the vocabulary."""
+        for sample, value in zip(data_samples, derived.tolist()):
+            given = sample.get(f'{task}_label')
+            if given is not None and given >= 0 and given != value:
                 raise ValueError(
-                    f'segment {sample.get("segment_id")}: label {label} '
-                    f'outside [0, {scores.shape[1]}) (unlabelled split?)')
-            # rank of the label at each step: classes scoring strictly
-            # higher (ties count in the label's favour); top-k <=> rank < k
-            rank = (scores > scores[:, label:label + 1]).sum(axis=1)  # (S,)
-            self.results.append(dict(rank=rank, label=label))
+                    f'segment {sample.get("segment_id")}: {task} label '
+                    f'{given} but action {int(sample["gt_label"])} has '
+                    f'{task} {value} in {self.actions_file}')
 
     def compute_metrics(self, results: List[dict]) -> Dict[str, float]:
-        ranks = np.stack([r['rank'] for r in results])  # (N, S)
         metrics = {}
-        for k in self.topk:
-            acc = (ranks < k).mean(axis=0) * 100
-            for t, a in zip(self.times, acc):
-                metrics[f'action_top{k}@{horizon_name(t)}'] = float(a)
+        names = [horizon_name(t) for t in self.times]
+        for task in self.tasks:
+            ranks = np.stack([r[f'{task}_rank'] for r in results])  # (N, S)
+            labels = np.array([r[f'{task}_label'] for r in results])
+            for k in self.topk:
+                acc = (ranks < k).mean(axis=0) * 100
+                metrics.update({f'{task}_top{k}@{n}': float(a)
+                                for n, a in zip(names, acc)})
+            if task in self.many_shot:
+                recall = mean_topk_recall(ranks, labels,
+                                          self.many_shot[task], 5) * 100
+                metrics.update({f'{task}_mt5r@{n}': float(r)
+                                for n, r in zip(names, recall)})
+            if self.time_to_action:
+                metrics[f'{task}_tta5'] = float(
+                    time_to_action(ranks, np.array(self.times), 5))
         MMLogger.get_current_instance().info(
             '\n' + self.format_table(metrics, len(results)))
         return metrics
 
     def format_table(self, metrics: Dict[str, float], num: int) -> str:
-        """Markdown table: one row per k, one column per anticipation time."""
+        """Markdown table: one row per task and measure, one column per
+        anticipation time."""
         names = [horizon_name(t) for t in self.times]
         lines = [
-            f'Action anticipation accuracy (%) on {num} segments',
+            f'Anticipation results (%) on {num} segments',
             '| | ' + ' | '.join(names) + ' |',
             '|---|' + '---|' * len(names),
         ]
-        for k in self.topk:
-            values = [metrics[f'action_top{k}@{n}'] for n in names]
-            lines.append(f'| top-{k} | ' +
-                         ' | '.join(f'{v:.2f}' for v in values) + ' |')
+        measures = [f'top{k}' for k in self.topk] + ['mt5r']
+        for task in self.tasks:
+            for measure in measures:
+                keys = [f'{task}_{measure}@{n}' for n in names]
+                if keys[0] in metrics:
+                    label = ('mean top-5 recall' if measure == 'mt5r' else
+                             f'top-{measure[3:]}')
+                    lines.append(f'| {task} {label} | ' + ' | '.join(
+                        f'{metrics[k]:.2f}' for k in keys) + ' |')
+        tta = [f'{t} {metrics[f"{t}_tta5"]:.2f} s' for t in self.tasks
+               if f'{t}_tta5' in metrics]
+        if tta:
+            lines.append('Mean time to action (top-5): ' + ', '.join(tta))
         return '\n'.join(lines)
+
+
+def mean_topk_recall(ranks: np.ndarray, labels: np.ndarray,
+                     classes: np.ndarray, k: int) -> np.ndarray:
+    """Mean over ``classes`` present in ``labels`` of the per-class top-k
+    recall, at each step: ``(S,)`` in [0, 1] (NaN without such classes)."""
+    present = np.intersect1d(classes, labels)
+    if len(present) == 0:
+        return np.full(ranks.shape[1], np.nan)
+    keep = np.isin(labels, present)
+    hits, labels = (ranks[keep] < k), labels[keep]  # (M, S)
+    _, inverse = np.unique(labels, return_inverse=True)
+    counts = np.bincount(inverse)  # samples per class
+    per_class = np.stack([
+        np.bincount(inverse, weights=hits[:, s]) / counts
+        for s in range(hits.shape[1])
+    ], axis=1)  # (classes, S)
+    return per_class.mean(axis=0)
+
+
+def time_to_action(ranks: np.ndarray, times: np.ndarray, k: int) -> float:
+    """Mean over segments of the earliest anticipation time at which the
+    label is in the top k (0 when it never is)."""
+    hits = ranks < k  # (N, S), steps ordered from the earliest
+    first = hits.argmax(axis=1)
+    return float(np.where(hits.any(axis=1), times[first], 0.0).mean())

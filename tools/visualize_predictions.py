@@ -1,0 +1,129 @@
+"""Show, for chosen segments, the top-10 predicted actions next to the
+ground truth and the prior's top entries (the paper's qualitative figure).
+
+    python tools/test.py CFG CKPT --dump preds.pkl
+    python tools/visualize_predictions.py CFG preds.pkl --checkpoint CKPT \
+        --segments 1280 1290 --out work_dirs/vis
+
+One PNG per segment: the 10 best-scored actions at the chosen anticipation
+time (ground truth in green), and the 10 largest entries of the prior row
+of the ground-truth action, i.e. the futures the smoothed target rewarded.
+The prior is read from the checkpoint (it is saved with the model) or from
+``--prior FILE.npy``. Action names come from the test dataset's
+``actions.csv``.
+"""
+import argparse
+import os
+import os.path as osp
+import pickle
+
+import numpy as np
+
+from lsant_mmaction.annotations import read_rows
+from lsant_mmaction.datasets.time_grid import anticipation_times
+
+
+def parse_args():
+    parser = argparse.ArgumentParser(
+        description='Top-10 predictions and prior of chosen segments')
+    parser.add_argument('config', help='the config the dump was tested with')
+    parser.add_argument('dump', help='pickle written by tools/test.py --dump')
+    parser.add_argument('--segments', nargs='+', type=int, required=True,
+                        help='segment ids to show')
+    parser.add_argument('--checkpoint', help='checkpoint holding the prior')
+    parser.add_argument('--prior', help='prior .npy (instead of the '
+                        'checkpoint)')
+    parser.add_argument('--time', type=float, default=1.0,
+                        help='anticipation time to show (default 1.0 s)')
+    parser.add_argument('--out', required=True, help='output folder')
+    return parser.parse_args()
+
+
+def action_names(actions_csv: str) -> list:
+    """Action names by id from RU-LSTM's actions.csv (EK55 or EGTEA)."""
+    rows = read_rows(actions_csv)
+    if rows and rows[0] == ['id', 'action', 'verb', 'noun']:  # EK55
+        return [r[1] for r in sorted(rows[1:], key=lambda r: int(r[0]))]
+    return [r[2] for r in sorted(rows, key=lambda r: int(r[0]))]  # EGTEA
+
+
+def load_prior(args):
+    if args.prior:
+        return np.load(args.prior)
+    if not args.checkpoint:
+        return None
+    import torch
+
+    import lsant_mmaction  # noqa: F401  (safe globals for torch.load)
+    state = torch.load(args.checkpoint, map_location='cpu')['state_dict']
+    priors = [v for k, v in state.items() if k.endswith('loss_cls.prior')]
+    if not priors or not torch.isfinite(priors[0]).all():
+        return None  # trained with plain cross-entropy
+    return priors[0].numpy()
+
+
+def draw(path, title, panels):
+    import matplotlib
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+    fig, axes = plt.subplots(1, len(panels), figsize=(6 * len(panels), 4),
+                             dpi=110, squeeze=False)
+    for ax, (subtitle, names, values, colors) in zip(axes[0], panels):
+        y = np.arange(len(names))[::-1]
+        ax.barh(y, values, color=colors)
+        ax.set_yticks(y, names, fontsize=8)
+        ax.set_title(subtitle, fontsize=10)
+        ax.set_xlim(0, max(values) * 1.15 if len(values) else 1)
+    fig.suptitle(title, fontsize=11)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+
+
+def main():
+    args = parse_args()
+    from mmengine.config import Config
+    cfg = Config.fromfile(args.config)
+    data_root = cfg.test_dataloader.dataset.get('data_root', '')
+    names = action_names(osp.join(data_root, 'actions.csv'))
+    with open(args.dump, 'rb') as f:
+        results = {int(r['segment_id']): r for r in pickle.load(f)}
+    times = anticipation_times().tolist()
+    if args.time not in times:
+        raise ValueError(f'--time must be one of {times}')
+    step = times.index(args.time)
+    prior = load_prior(args)
+    os.makedirs(args.out, exist_ok=True)
+    for seg in args.segments:
+        if seg not in results:
+            raise KeyError(f'segment {seg} is not in {args.dump} (ids '
+                           f'{min(results)} .. {max(results)})')
+        result = results[seg]
+        scores = np.asarray(result['pred_score'])[step]
+        if len(scores) != len(names):
+            raise ValueError(
+                f'{args.dump} has scores over {len(scores)} actions but '
+                f'{data_root}actions.csv defines {len(names)}: dump and '
+                'config are from different datasets')
+        label = int(np.asarray(result['gt_label']).reshape(-1)[0])
+        top = np.argsort(-scores)[:10]
+        panels = [(f'top-10 predictions at {args.time:.2f} s',
+                   [names[a] for a in top], scores[top],
+                   ['tab:green' if a == label else 'tab:blue' for a in top])]
+        if prior is not None:
+            row = prior[label]
+            top_prior = np.argsort(-row)[:10]
+            panels.append((f'prior row of the ground truth',
+                           [names[a] for a in top_prior], row[top_prior],
+                           ['tab:green' if a == label else 'tab:orange'
+                            for a in top_prior]))
+        rank = int((scores > scores[label]).sum()) + 1
+        path = osp.join(args.out, f'segment_{seg}.png')
+        draw(path, f'segment {seg}: ground truth "{names[label]}" '
+             f'(rank {rank}, score {scores[label]:.3f})', panels)
+        print(f'segment {seg}: ground truth {names[label]!r} ranked {rank}; '
+              f'top-3 {[names[a] for a in top[:3]]} -> {path}')
+
+
+if __name__ == '__main__':
+    main()
