@@ -14,8 +14,11 @@ for prior in onehot uniform te vn gl glvn; do
     dir=$OUT/lstm_demo_${prior}/seed${seed}
     opts=()
     [ -n "$EPOCHS" ] && opts=(--cfg-options train_cfg.max_epochs="$EPOCHS")
-    python tools/train.py "$cfg" --work-dir "$dir" --seed "$seed" "${opts[@]}" > /dev/null 2>&1
-    python tools/test.py "$cfg" "$dir/best.pth" --work-dir "$dir/test" > /dev/null 2>&1
+    mkdir -p "$dir"
+    python tools/train.py "$cfg" --work-dir "$dir" --seed "$seed" "${opts[@]}" \
+        > "$dir/train.out" 2>&1 || { echo "training failed, see $dir/train.out"; exit 1; }
+    python tools/test.py "$cfg" "$dir/best.pth" --work-dir "$dir/test" \
+        > "$dir/test.out" 2>&1 || { echo "testing failed, see $dir/test.out"; exit 1; }
     echo "done: $prior seed $seed"
   done
   rows+=("$prior=$OUT/lstm_demo_${prior}")

@@ -1,10 +1,10 @@
 from .anticipation_feature_dataset import (AnticipationFeatureDataset,
                                            EgteaGazeFeatureDataset,
                                            EpicKitchens55FeatureDataset)
-from .transforms import LoadLMDBFeatures
+from .transforms import LoadAnticipationFrames, LoadLMDBFeatures
 
 __all__ = [
     'AnticipationFeatureDataset', 'EgteaGazeFeatureDataset',
-    'EpicKitchens55FeatureDataset',
+    'EpicKitchens55FeatureDataset', 'LoadAnticipationFrames',
     'LoadLMDBFeatures'
 ]

@@ -18,7 +18,9 @@ class AnticipationFeatureDataset(BaseActionDataset):
     14 frame numbers of the time grid, oldest first), ``label`` (the action),
     ``verb_label`` and ``noun_label`` (-1 for unlabelled test splits) and,
     added on access, ``feature_root`` (``data_root`` joined with
-    ``data_prefix['features']``) where a transform finds the LMDBs.
+    ``data_prefix['features']``) where :class:`LoadLMDBFeatures` finds the
+    LMDBs, or ``frames_root`` (``data_prefix['frames']``) where
+    :class:`LoadAnticipationFrames` finds the video frame folders.
     Segments with no valid frame are dropped (as in RU-LSTM) and listed in
     ``dropped_ids``. ``metainfo['anticipation']`` (what metrics receive in
     ``dataset_meta``) names the vocabulary format and the annotation files,
@@ -33,7 +35,8 @@ class AnticipationFeatureDataset(BaseActionDataset):
         num_nouns (int): Number of noun classes.
         data_root (str): Root of the dataset. Defaults to ``''``.
         data_prefix (dict): ``features``: folder holding one LMDB per
-            modality, relative to ``data_root``. Defaults to
+            modality, and/or ``frames``: folder holding one frame folder per
+            video, relative to ``data_root``. Defaults to
             ``dict(features='')``.
         actions_file (str): RU-LSTM ``actions.csv``, relative to
             ``data_root``. Defaults to ``'actions.csv'``.
@@ -145,9 +148,12 @@ class AnticipationFeatureDataset(BaseActionDataset):
                 f'{name} {int(values[i])}')
 
     def get_data_info(self, idx: int) -> dict:
-        """Data info of one segment, with the folder of its features."""
+        """Data info of one segment, with the folders of its inputs
+        (``feature_root``, ``frames_root``; ``data_root`` when the prefix is
+        not given)."""
         info = super().get_data_info(idx)
-        info['feature_root'] = self.data_prefix['features']
+        info['feature_root'] = self.data_prefix.get('features', self.data_root)
+        info['frames_root'] = self.data_prefix.get('frames', self.data_root)
         return info
 
 

@@ -1,3 +1,4 @@
+from .backbones import PerStepBackbone
 from .heads import (AnticipationLSTM, BaseAnticipationHead,
                     LSTMAnticipationHead, MATTFusionHead,
                     RollingUnrollingLSTM, RULSTMHead)
@@ -6,6 +7,7 @@ from .recognizers import Anticipator
 
 __all__ = [
     'AnticipationLSTM', 'Anticipator', 'BaseAnticipationHead',
-    'LSTMAnticipationHead', 'MATTFusionHead', 'PriorSmoothedCrossEntropyLoss',
+    'LSTMAnticipationHead', 'MATTFusionHead', 'PerStepBackbone',
+    'PriorSmoothedCrossEntropyLoss',
     'RollingUnrollingLSTM', 'RULSTMHead'
 ]

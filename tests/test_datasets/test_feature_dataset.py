@@ -172,3 +172,57 @@ def test_label_out_of_range(tmp_path):
 def test_missing_annotation_file(tmp_path):
     with pytest.raises(FileNotFoundError, match='nothere.csv'):
         build(str(tmp_path), ann_file='nothere.csv')
+
+
+def test_egtea_dataset_with_split_lmdb_names(tmp_path):
+    """EGTEA: rgb + flow from the per-split LMDB folders of RU-LSTM."""
+    root = str(tmp_path / 'egtea')
+    write_tiny_dataset(root, ROWS)
+    for m in ('rgb', 'flow'):
+        os.rename(osp.join(root, m),
+                  osp.join(root, f'TSN-C_3_egtea_action_CE_s1_{m}_model_'
+                           'best_fcfull_hd'))
+    dirs = {m: f'TSN-C_3_egtea_action_CE_s1_{m}_model_best_fcfull_hd'
+            for m in ('rgb', 'flow')}
+    dataset = DATASETS.build(
+        dict(type='EgteaGazeFeatureDataset', ann_file='training.csv',
+             data_root=root, pipeline=[
+                 dict(type='LoadLMDBFeatures', modalities=('rgb', 'flow'),
+                      feature_dims=dict(rgb=4, flow=3), lmdb_dirs=dirs),
+                 dict(type='PackActionInputs', collect_keys=('rgb', 'flow'))
+             ]))
+    assert dataset.num_classes == 106 and dataset.num_verbs == 19
+    assert len(dataset) == 3
+    sample = dataset[0]
+    assert set(sample['inputs']) == {'rgb', 'flow'}
+    np.testing.assert_array_equal(
+        sample['inputs']['flow'][-1].numpy(),
+        feature_value('P01_01', 292, 'flow'))
+    meta = dataset.metainfo['anticipation']
+    assert meta['dataset'] == 'egtea'
+    assert meta['actions_file'] == osp.join(root, 'actions.csv')
+    assert 'many_shot_verbs' not in meta
+
+
+def test_ek55_metainfo_names_its_files(tmp_path):
+    root = str(tmp_path / 'ek')
+    write_tiny_dataset(root, ROWS)
+    meta = build(root).metainfo['anticipation']
+    assert meta == dict(
+        dataset='epic55', ann_file=osp.join(root, 'training.csv'),
+        actions_file=osp.join(root, 'actions.csv'),
+        many_shot_verbs=osp.join(root, 'EPIC_many_shot_verbs.csv'),
+        many_shot_nouns=osp.join(root, 'EPIC_many_shot_nouns.csv'),
+        many_shot_actions=osp.join(root, 'EPIC_many_shot_actions.csv'))
+
+
+def test_real_egtea_splits_load(shared_data, tmp_path):
+    """The three real EGTEA splits parse and keep almost every segment."""
+    for split in (1, 2, 3):
+        for name in (f'training{split}', f'validation{split}'):
+            dataset = DATASETS.build(
+                dict(type='EgteaGazeFeatureDataset',
+                     ann_file=f'{shared_data}/rulstm/egtea/{name}.csv',
+                     pipeline=[]))
+            assert len(dataset) + len(dataset.dropped_ids) > 2000
+            assert len(dataset.dropped_ids) < 50

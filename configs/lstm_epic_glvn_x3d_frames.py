@@ -1,0 +1,54 @@
+# LSTM baseline with GL+VN on EK55 raw frames: an X3D-S (3D) backbone on a
+# clip of 4 frames (every 2nd frame) ending at each step, average-pooled to
+# 432-d, feeding the LSTM head. Frozen backbone by default: give it
+# Kinetics weights (init_cfg=dict(type='Pretrained', checkpoint=...,
+# prefix='backbone.')) and set frozen=False to fine-tune.
+_base_ = [
+    '_base_/models/lstm_anticipator.py', '_base_/datasets/epic55_frames.py',
+    '_base_/schedules/sgd_100e.py', '_base_/default_runtime.py'
+]
+
+clip = dict(type='LoadAnticipationFrames', clip_len=4, frame_interval=2)
+train_pipeline = [
+    clip,
+    dict(type='Resize', scale=(-1, 182)),
+    dict(type='RandomCrop', size=160),
+    dict(type='Flip', flip_ratio=0.5),
+    dict(type='FormatShape', input_format='NCTHW'),
+    dict(type='PackActionInputs', collect_keys=('imgs', ),
+         meta_keys={{_base_.meta_keys}})
+]
+test_pipeline = [
+    clip,
+    dict(type='Resize', scale=(-1, 182)),
+    dict(type='CenterCrop', crop_size=160),
+    dict(type='FormatShape', input_format='NCTHW'),
+    dict(type='PackActionInputs', collect_keys=('imgs', ),
+         meta_keys={{_base_.meta_keys}})
+]
+train_dataloader = dict(dataset=dict(pipeline=train_pipeline))
+val_dataloader = dict(dataset=dict(pipeline=test_pipeline))
+test_dataloader = dict(dataset=dict(pipeline=test_pipeline))
+
+model = dict(
+    modalities=('imgs', ),
+    backbones=dict(
+        imgs=dict(
+            type='PerStepBackbone',
+            backbone=dict(
+                type='X3D', gamma_w=1, gamma_b=2.25, gamma_d=2.2),
+            frozen=True,
+            chunk_size=64)),
+    data_preprocessor=dict(
+        type='MultiModalDataPreprocessor',
+        preprocessors=dict(
+            imgs=dict(
+                type='ActionDataPreprocessor',
+                mean=[114.75, 114.75, 114.75],
+                std=[57.38, 57.38, 57.38],
+                format_shape='NCTHW'))),
+    cls_head=dict(
+        in_channels=432,
+        modalities=('imgs', ),
+        loss_cls=dict(
+            alpha=0.5, prior={{_base_.priors.glvn}}, num_classes=2513)))

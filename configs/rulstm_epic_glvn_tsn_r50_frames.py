@@ -1,0 +1,37 @@
+# RU-LSTM with GL+VN on EK55 raw frames: an ImageNet ResNet-50 (TSN's
+# backbone) on each step's frame, average-pooled to 2048-d, feeding one
+# RU-LSTM branch; trained end to end (set frozen=True to train the head
+# only). Batch 8 x 14 frames of 224x224: see README, "Memory".
+_base_ = [
+    '_base_/models/rulstm_anticipator.py', '_base_/datasets/epic55_frames.py',
+    '_base_/schedules/sgd_100e.py', '_base_/default_runtime.py'
+]
+
+model = dict(
+    modalities=('imgs', ),
+    backbones=dict(
+        imgs=dict(
+            type='PerStepBackbone',
+            backbone=dict(
+                type='ResNet',
+                depth=50,
+                pretrained='torchvision://resnet50',
+                norm_eval=False),
+            frozen=False)),
+    data_preprocessor=dict(
+        type='MultiModalDataPreprocessor',
+        preprocessors=dict(
+            imgs=dict(
+                type='ActionDataPreprocessor',
+                mean=[123.675, 116.28, 103.53],
+                std=[58.395, 57.12, 57.375],
+                format_shape='NCHW'))),
+    cls_head=dict(
+        in_channels=2048,
+        modalities=('imgs', ),
+        loss_cls=dict(
+            alpha=0.5, prior={{_base_.priors.glvn}}, num_classes=2513)))
+
+optim_wrapper = dict(
+    optimizer=dict(type='SGD', lr=0.001, momentum=0.9),
+    clip_grad=dict(max_norm=20, norm_type=2))

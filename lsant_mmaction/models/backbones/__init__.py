@@ -1,0 +1,3 @@
+from .per_step_backbone import PerStepBackbone
+
+__all__ = ['PerStepBackbone']
