@@ -26,10 +26,12 @@ def main():
     torch.set_num_threads(2)
     ek = f'{args.data}/rulstm/ek55'
     metric = AnticipationMetric(
+        verb_noun=True, many_shot='rulstm', time_to_action=True)
+    metric.dataset_meta = dict(anticipation=dict(  # as the dataset gives it
+        dataset='epic55',
         actions_file=f'{ek}/actions.csv',
         many_shot_verbs=f'{ek}/EPIC_many_shot_verbs.csv',
-        many_shot_nouns=f'{ek}/EPIC_many_shot_nouns.csv',
-        time_to_action=True)
+        many_shot_nouns=f'{ek}/EPIC_many_shot_nouns.csv'))
     torch.manual_seed(0)
     process = 0.0
     for start in range(0, args.segments, 128):

@@ -9,10 +9,12 @@ WORK_DIR=work_dirs/lstm_demo_glvn
 
 python tools/make_demo_data.py --out data/demo
 python tools/train.py "$CONFIG" --work-dir "$WORK_DIR" --seed 0 "$@"
-BEST=$(ls -t "$WORK_DIR"/best_*.pth | head -n 1)
+BEST="$WORK_DIR/best.pth"  # link to the best epoch's checkpoint
 python tools/test.py "$CONFIG" "$BEST" --work-dir "$WORK_DIR/test" \
-    --dump "$WORK_DIR/test/predictions.pkl" 2>&1 | tee "$WORK_DIR/test.log" \
-    | grep -v "^[0-9/]* [0-9:]* - mmengine - INFO - Epoch(test)"
+    --dump "$WORK_DIR/test/predictions.pkl" > "$WORK_DIR/test.log" 2>&1 \
+    || { tail -n 30 "$WORK_DIR/test.log"; exit 1; }
 echo
-echo "Demo done. Best checkpoint: $BEST"
+sed -n '/Anticipation results/,/Mean time to action/p' "$WORK_DIR/test.log"
+echo
+echo "Demo done. Best checkpoint: $(readlink -f "$BEST")"
 echo "Per-segment scores (8 x num_actions, 2.0 s ... 0.25 s): $WORK_DIR/test/predictions.pkl"
