@@ -60,6 +60,23 @@ def read_rows(path: str) -> List[List[str]]:
                 if row and any(cell.strip() for cell in row)]
 
 
+def read_columns(path: str, columns: List[str]) -> List[tuple]:
+    """Rows ``(line number, value of each column)`` of a CSV with a header.
+
+    Raises:
+        ValueError: naming the file when a column is missing from the header.
+    """
+    rows = read_rows(path)
+    header = rows[0] if rows else []
+    missing = [c for c in columns if c not in header]
+    if missing:
+        raise ValueError(f'{path}: expected columns {columns} in the header,'
+                         f' got {header}')
+    index = [header.index(c) for c in columns]
+    return [(line, *(row[i] for i in index))
+            for line, row in enumerate(rows[1:], start=2)]
+
+
 def parse_int(value: str, path: str, line: int, column: str) -> int:
     """``int(value)`` with an error that names the file, line and column."""
     try:

@@ -5,7 +5,7 @@ from typing import Dict, Optional
 
 import numpy as np
 
-from ..annotations import parse_int, read_rows
+from ..annotations import parse_int, read_columns, read_rows
 
 
 @dataclass
@@ -53,20 +53,14 @@ def _ordered_ids(ids: np.ndarray, path: str) -> np.ndarray:
 
 def _read_class_names(path: str, kind: str) -> Dict[int, str]:
     """``{id: class_key}`` from ``EPIC_{verb,noun}_classes.csv``."""
-    rows = read_rows(path)
     id_column = f'{kind}_id'
-    header = rows[0] if rows else []
-    if id_column not in header or 'class_key' not in header:
-        raise ValueError(f'{path}: expected columns {id_column!r} and '
-                         f"'class_key' in the header, got {header}")
-    i, j = header.index(id_column), header.index('class_key')
     names = {}
-    for line, row in enumerate(rows[1:], start=2):
-        class_id = parse_int(row[i], path, line, id_column)
+    for line, class_id, key in read_columns(path, [id_column, 'class_key']):
+        class_id = parse_int(class_id, path, line, id_column)
         if class_id in names:
             raise ValueError(f'{path}, line {line}: duplicate {kind} id '
                              f'{class_id}')
-        names[class_id] = row[j]
+        names[class_id] = key
     return names
 
 

@@ -9,7 +9,7 @@ from mmengine.logging import MMLogger
 
 from mmaction.registry import METRICS
 
-from ...annotations import parse_int, read_rows
+from ...annotations import parse_int, read_columns
 from ...datasets.time_grid import anticipation_times, horizon_name
 from ...priors.sources import read_vocabulary
 
@@ -42,30 +42,22 @@ def label_ranks(scores: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
 
 def read_class_column(path: str, column: str) -> np.ndarray:
     """Integer column of a CSV with a header (EPIC many-shot lists)."""
-    rows = read_rows(path)
-    if not rows or column not in rows[0]:
-        raise ValueError(f'{path}: expected a header with column {column!r}'
-                         f', got {rows[0] if rows else "an empty file"}')
-    i = rows[0].index(column)
-    return np.array([parse_int(r[i], path, n, column)
-                     for n, r in enumerate(rows[1:], start=2)], np.int64)
+    return np.array([parse_int(value, path, line, column)
+                     for line, value in read_columns(path, [column])],
+                    np.int64)
 
 
 def read_many_shot_actions(path: str, verbs: np.ndarray,
                            nouns: np.ndarray) -> np.ndarray:
     """Action ids of the official ``EPIC_many_shot_actions.csv``, whose
     ``action_class`` is ``"(verb, noun)"``."""
-    rows = read_rows(path)
-    if not rows or 'action_class' not in rows[0]:
-        raise ValueError(f"{path}: expected a column 'action_class'")
-    i = rows[0].index('action_class')
     index = {(int(v), int(n)): a
              for a, (v, n) in enumerate(zip(verbs, nouns))}
     actions = []
-    for line, row in enumerate(rows[1:], start=2):
+    for line, value in read_columns(path, ['action_class']):
         pair = tuple(
             parse_int(x.strip(' ()'), path, line, 'action_class')
-            for x in row[i].split(','))
+            for x in value.split(','))
         if pair in index:  # pairs absent from the action vocabulary: skip
             actions.append(index[pair])
     return np.array(sorted(actions), np.int64)

@@ -4,7 +4,6 @@ from typing import Dict, Optional, Sequence
 import torch
 import torch.nn.functional as F
 
-from mmaction.evaluation import top_k_accuracy
 from mmaction.models.heads import BaseHead
 from mmaction.registry import MODELS
 from mmaction.utils import SampleList
@@ -106,10 +105,11 @@ class BaseAnticipationHead(BaseHead):
         flat_scores = cls_scores.flatten(0, 1)  # (B*S, C)
         flat_labels = labels.repeat_interleave(steps)  # (B*S,)
         losses = dict()
-        top_k_acc = top_k_accuracy(flat_scores.detach().cpu().numpy(),
-                                   flat_labels.cpu().numpy(), self.topk)
-        for k, a in zip(self.topk, top_k_acc):
-            losses[f'top{k}_acc'] = torch.tensor(a, device=cls_scores.device)
+        with torch.no_grad():  # on the device: no (B*S, C) copy to numpy
+            top = flat_scores.topk(max(self.topk), dim=1).indices
+            hits = top == flat_labels[:, None]  # (B*S, maxk)
+            for k in self.topk:
+                losses[f'top{k}_acc'] = hits[:, :k].any(1).float().mean()
         loss_cls = self.loss_cls(flat_scores, flat_labels)
         if isinstance(loss_cls, dict):
             losses.update(loss_cls)

@@ -135,10 +135,12 @@ class RollingUnrollingLSTM(BaseModule):
         independent = (self.training and self.dropout.p > 0
                        and self.unroll_dropout == 'independent')
         if not independent:
-            # one projection per time index, shared by every copy of it
-            projected = input_projection(lstm, self.dropout(x))  # (B, T, 4H)
+            # one projection per time index read (the first unrolling's
+            # onwards), shared by every copy of it
+            first = plan[0][0]
+            projected = input_projection(lstm, self.dropout(x[:, first:]))
             return [
-                projected[:, idx].transpose(0, 1).reshape(
+                projected[:, [t - first for t in idx]].transpose(0, 1).reshape(
                     -1, projected.shape[-1]) for idx in plan
             ]
         # official semantics: every copy gets its own dropout mask, so each
