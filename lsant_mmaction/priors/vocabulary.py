@@ -32,11 +32,6 @@ class ActionVocabulary:
     def has_names(self) -> bool:
         return self.verb_names is not None and self.noun_names is not None
 
-    def action_name(self, action: int) -> str:
-        """``verb noun`` of an action (needs names)."""
-        return (f'{self.verb_names[int(self.verbs[action])]} '
-                f'{self.noun_names[int(self.nouns[action])]}')
-
 
 def _ordered_ids(ids: np.ndarray, path: str) -> np.ndarray:
     """Permutation putting rows in id order; ids must be exactly 0..A-1."""
