@@ -1,0 +1,116 @@
+"""Reading checkpoints with errors that name the file, and checking that a
+checkpoint fits a model before its numbers are reported."""
+import os
+import pickle
+import zipfile
+from typing import Dict, List
+
+import torch
+from mmengine.model import is_model_wrapper
+
+#: Buffers that may legitimately be absent from (or differ in) a checkpoint:
+#: the loss's prior is rebuilt from the config when its sources are there,
+#: and a model trained with plain cross-entropy has none.
+OPTIONAL_SUFFIXES = ('loss_cls.prior', )
+
+
+def read_checkpoint(path: str) -> dict:
+    """Load a checkpoint on the CPU (``weights_only``), or fail naming it.
+
+    Args:
+        path (str): Checkpoint file.
+
+    Returns:
+        dict: The checkpoint (``state_dict``, ``meta``, ...).
+
+    Raises:
+        FileNotFoundError: The file does not exist.
+        ValueError: The file is empty, truncated, not a PyTorch checkpoint,
+            holds objects other than plain data, or is not a dict.
+    """
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f'checkpoint not found: {path}')
+    size = os.path.getsize(path)
+    if size == 0:
+        raise ValueError(f'checkpoint {path} is empty (0 bytes): a run was '
+                         'probably killed while writing it')
+    try:
+        checkpoint = torch.load(path, map_location='cpu', weights_only=True)
+    except pickle.UnpicklingError as e:
+        # weights_only refused an object: never suggest loading it anyway
+        raise ValueError(
+            f'checkpoint {path} holds objects that are not plain weights '
+            f'and was not loaded ({str(e).splitlines()[0]})') from None
+    except (EOFError, RuntimeError, zipfile.BadZipFile, OSError,
+            ValueError) as e:
+        raise ValueError(
+            f'checkpoint {path} ({size} bytes) cannot be read: it is '
+            f'truncated or not a PyTorch checkpoint ({type(e).__name__}: '
+            f'{str(e).splitlines()[0] if str(e) else "no detail"})') from None
+    if not isinstance(checkpoint, dict):
+        raise ValueError(f'checkpoint {path} holds a '
+                         f'{type(checkpoint).__name__}, not a dict')
+    return checkpoint
+
+
+def checkpoint_state_dict(checkpoint: dict, path: str) -> Dict[str,
+                                                               torch.Tensor]:
+    """The weights of a checkpoint (``state_dict`` or a bare state dict),
+    without the ``module.`` prefix of wrapped models."""
+    state = checkpoint.get('state_dict', checkpoint)
+    if not isinstance(state, dict) or not all(
+            torch.is_tensor(v) for v in state.values()):
+        raise ValueError(f'checkpoint {path} has no state_dict of tensors '
+                         f'(keys: {sorted(checkpoint)[:10]})')
+    return {
+        k[len('module.'):] if k.startswith('module.') else k: v
+        for k, v in state.items()
+    }
+
+
+def _listing(names: List[str], limit: int = 8) -> str:
+    shown = ', '.join(names[:limit])
+    return f'{len(names)} ({shown}{", ..." if len(names) > limit else ""})'
+
+
+def check_checkpoint_fits(model: torch.nn.Module, path: str) -> None:
+    """Fail unless the checkpoint at ``path`` fills every parameter and
+    buffer of ``model`` with tensors of the right shape, and holds nothing
+    the model does not have.
+
+    The loss's prior (:data:`OPTIONAL_SUFFIXES`) may be absent: it is built
+    from the config or filled from the checkpoint by the loss itself, which
+    checks its size.
+
+    Args:
+        model (torch.nn.Module): The model the numbers will come from
+            (wrappers such as DDP are unwrapped).
+        path (str): Checkpoint file.
+
+    Raises:
+        ValueError: naming the checkpoint and listing the missing and
+            unexpected names and the shape mismatches.
+    """
+    if is_model_wrapper(model):
+        model = model.module
+    state = checkpoint_state_dict(read_checkpoint(path), path)
+    expected = {k: v.shape for k, v in model.state_dict().items()}
+    optional = [k for k in expected if k.endswith(OPTIONAL_SUFFIXES)]
+    missing = sorted(set(expected) - set(state) - set(optional))
+    unexpected = sorted(set(state) - set(expected))
+    wrong = [
+        f'{k}: checkpoint {tuple(state[k].shape)}, model '
+        f'{tuple(expected[k])}' for k in sorted(set(expected) & set(state))
+        if tuple(state[k].shape) != tuple(expected[k])
+    ]
+    if missing or unexpected or wrong:
+        lines = [f'checkpoint {path} does not fit the model '
+                 f'({type(model).__name__} of the config):']
+        if missing:
+            lines.append(f'  missing from the checkpoint: {_listing(missing)}')
+        if unexpected:
+            lines.append(f'  not in the model: {_listing(unexpected)}')
+        if wrong:
+            lines.append(f'  shape mismatch: {_listing(wrong, 4)}')
+        lines.append('  (a checkpoint of another model, dataset or stage?)')
+        raise ValueError('\n'.join(lines))
