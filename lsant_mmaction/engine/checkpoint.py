@@ -37,10 +37,11 @@ def read_checkpoint(path: str) -> dict:
     try:
         checkpoint = torch.load(path, map_location='cpu', weights_only=True)
     except pickle.UnpicklingError as e:
-        # weights_only refused an object: never suggest loading it anyway
+        # weights_only refused the content; never suggest loading it anyway
         raise ValueError(
-            f'checkpoint {path} holds objects that are not plain weights '
-            f'and was not loaded ({str(e).splitlines()[0]})') from None
+            f'checkpoint {path} ({size} bytes) was not loaded: it is not a '
+            'PyTorch checkpoint of plain weights (corrupted, or crafted to '
+            f'hold other objects: {_unpickler_reason(e)})') from None
     except (EOFError, RuntimeError, zipfile.BadZipFile, OSError,
             ValueError) as e:
         raise ValueError(
@@ -51,6 +52,19 @@ def read_checkpoint(path: str) -> dict:
         raise ValueError(f'checkpoint {path} holds a '
                          f'{type(checkpoint).__name__}, not a dict')
     return checkpoint
+
+
+def _unpickler_reason(error: Exception) -> str:
+    """The line of torch's weights-only error that says what was refused
+    (its advice to set ``weights_only=False`` is deliberately left out)."""
+    lines = [line.strip() for line in str(error).splitlines()]
+    reasons = [
+        line for line in lines
+        if line and not line.startswith(('Weights only load failed',
+                                          'Please file an issue',
+                                          'Check the documentation'))
+    ]
+    return reasons[0] if reasons else 'refused by the weights-only loader'
 
 
 def checkpoint_state_dict(checkpoint: dict, path: str) -> Dict[str,
