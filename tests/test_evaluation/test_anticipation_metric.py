@@ -1,3 +1,4 @@
+import logging
 import numpy as np
 import pytest
 import torch
@@ -171,3 +172,93 @@ def test_bad_inputs(vocab_files):
                    extra={0: dict(verb_label=2)})
     with pytest.raises(KeyError, match="needs the dataset's actions_file"):
         run_metric([np.zeros((8, 5))], [1], verb_noun=True, meta={})
+
+
+def argsort_reference_topk(scores, labels, k):
+    """Top-k hits ``(N, S)`` by sorting, independently of ``label_ranks``:
+    classes in decreasing score, non-finite scores first, and the label
+    after every class that ties with it (ties never in its favour); a
+    non-finite label score is never a hit."""
+    n, steps, num = scores.shape
+    hits = np.zeros((n, steps), bool)
+    for i in range(n):
+        for s in range(steps):
+            row, label = scores[i, s], labels[i]
+            if not np.isfinite(row[label]):
+                continue
+            key = np.where(np.isfinite(row), -row, -np.inf)
+            is_label = np.arange(num) == label
+            order = np.lexsort((is_label, key))  # last key sorts first
+            hits[i, s] = label in order[:k]
+    return hits
+
+
+def degenerate_cases():
+    rng = np.random.default_rng(3)
+    num = 40
+    logits = rng.normal(size=(30, 8, num))
+    labels = rng.integers(0, num, 30)
+    nan = np.full((30, 8, num), np.nan)
+    constant = np.full((30, 8, num), 1.0 / num)
+    # a diverged run: huge logits, softmax mostly exact zeros
+    huge = torch.from_numpy(logits * 1e6).float().softmax(-1).double().numpy()
+    # ties and partial NaN mixed into sensible scores
+    mixed = np.round(rng.random((30, 8, num)), 1)
+    mixed[0, :, 5] = np.nan
+    mixed[1, 2, labels[1]] = np.inf
+    return labels, dict(nan=nan, constant=constant, diverged=huge,
+                        mixed=mixed)
+
+
+@pytest.mark.parametrize('case', ['nan', 'constant', 'diverged', 'mixed'])
+def test_broken_scores_never_score_well(case):
+    labels, cases = degenerate_cases()
+    scores = cases[case]
+    m = run_metric(scores, labels, topk=(1, 5))
+    for k in (1, 5):
+        ref = argsort_reference_topk(scores.astype(np.float32), labels, k)
+        for s, t in enumerate(TIMES):
+            assert m[f'action_top{k}@{t}s'] == pytest.approx(
+                100 * ref[:, s].mean()), (case, k, t)
+    if case in ('nan', 'constant'):
+        assert all(v == 0 for v in m.values())
+    if case == 'diverged':
+        # most scores are exact zeros: at most the segments whose label got
+        # a non-zero score can be hits
+        assert (scores == 0).mean() > 0.9
+        assert m['action_top5@1.00s'] <= 100 * (
+            scores[:, 4][np.arange(30), labels] > 0).mean()
+
+
+def test_label_ranks_ties_and_non_finite_by_hand():
+    from lsant_mmaction.evaluation.metrics.anticipation_metric import \
+        label_ranks
+    scores = torch.tensor([[[0.5, 0.5, 0.0]],  # tie with class 0: rank 1
+                           [[0.2, 0.2, 0.2]],  # constant: rank 2
+                           [[np.nan, 0.1, 0.3]],  # NaN before the label
+                           [[0.9, np.nan, 0.0]]])  # NaN label: never a hit
+    labels = torch.tensor([1, 0, 2, 1])
+    assert label_ranks(scores, labels)[:, 0].tolist() == [1, 2, 1, 3]
+
+
+def test_broken_scores_are_reported():
+    from mmengine.logging import MMLogger
+    labels, cases = degenerate_cases()
+    logger = MMLogger.get_instance('lsant_metric_test')
+    records = []
+
+    class Keep(logging.Handler):
+
+        def emit(self, record):
+            records.append(record.getMessage())
+
+    handler = Keep()
+    logger.addHandler(handler)
+    try:
+        run_metric(cases['nan'][:7], labels[:7])
+        run_metric(cases['constant'][:4], labels[:4])
+    finally:
+        logger.removeHandler(handler)
+    assert any('7 of 7 segments have non-finite' in r for r in records)
+    assert any('4 of 4 segments have the same score for every action' in r
+               for r in records)

@@ -25,19 +25,45 @@ def marginal_matrix(classes: np.ndarray, num: int) -> torch.Tensor:
 
 
 def label_ranks(scores: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-    """Rank of each label at each step: classes scoring strictly higher.
+    """Rank of each label at each step: the classes ranked before it.
+
+    RU-LSTM ranks with ``np.argsort``, whose order among equal scores is an
+    implementation detail of numpy's sort. Here every tie counts against the
+    label (the worst case of any such order), so a model whose scores are
+    constant, or collapsed to exact zeros, never scores above chance
+    (a constant model scores 0). Non-finite scores are never a hit: a
+    non-finite label score ranks last (``C``), and non-finite scores of
+    other classes rank before the label.
 
     Args:
         scores (torch.Tensor): ``(N, S, C)``.
         labels (torch.Tensor): ``(N,)``.
 
     Returns:
-        torch.Tensor: ``(N, S)``; the label is in the top k iff rank < k
-        (ties count in the label's favour).
+        torch.Tensor: ``(N, S)`` int64 in ``[0, C]``; the label is in the
+        top k iff rank < k.
     """
     own = scores.gather(2, labels.view(-1, 1, 1).expand(-1, scores.shape[1],
                                                         1))  # (N, S, 1)
-    return (scores > own).sum(-1)
+    before = (scores >= own) | ~torch.isfinite(scores)  # (N, S, C)
+    ranks = before.sum(-1) - 1  # the label itself is counted once
+    return ranks.masked_fill(~torch.isfinite(own[..., 0]), scores.shape[2])
+
+
+def degenerate_scores(scores: torch.Tensor) -> Dict[str, torch.Tensor]:
+    """Per segment, whether any step's scores are non-finite, or constant
+    across classes (a broken or collapsed model).
+
+    Args:
+        scores (torch.Tensor): ``(N, S, C)``.
+
+    Returns:
+        dict: ``nonfinite`` and ``constant``, bool ``(N,)``.
+    """
+    finite = torch.isfinite(scores)
+    constant = (scores.amax(-1) == scores.amin(-1)) & finite.all(-1)
+    return dict(nonfinite=~finite.all(-1).all(-1),
+                constant=constant.any(-1))
 
 
 def read_class_column(path: str, column: str) -> np.ndarray:
@@ -174,6 +200,7 @@ class AnticipationMetric(BaseMetric):
                 f'{scores.shape[2]}) (unlabelled split?)')
         ranks = dict(action=label_ranks(scores, labels))
         classes = dict(action=labels)
+        flags = degenerate_scores(scores)
         if self.verb_noun and self.vocab is None:
             self._load_vocabulary()
         if self.verb_noun:
@@ -191,7 +218,8 @@ class AnticipationMetric(BaseMetric):
         for i in range(len(data_samples)):
             self.results.append({
                 **{f'{t}_rank': ranks[t][i].numpy() for t in ranks},
-                **{f'{t}_label': int(classes[t][i]) for t in classes}
+                **{f'{t}_label': int(classes[t][i]) for t in classes},
+                **{flag: bool(value[i]) for flag, value in flags.items()}
             })
 
     def _check_labels(self, task, derived, data_samples) -> None:
@@ -205,6 +233,7 @@ class AnticipationMetric(BaseMetric):
                     f'{task} {value} in {self.actions_file}')
 
     def compute_metrics(self, results: List[dict]) -> Dict[str, float]:
+        self._warn_degenerate(results)
         metrics = {}
         names = [horizon_name(t) for t in self.times]
         for task in self.tasks:
@@ -225,6 +254,20 @@ class AnticipationMetric(BaseMetric):
         MMLogger.get_current_instance().info(
             '\n' + self.format_table(metrics, len(results)))
         return metrics
+
+    @staticmethod
+    def _warn_degenerate(results: List[dict]) -> None:
+        """Say loudly how many segments had broken scores (they count as
+        misses; see :func:`label_ranks`)."""
+        for flag, what in (('nonfinite', 'non-finite (NaN/inf) scores'),
+                           ('constant', 'the same score for every action '
+                            'at some step')):
+            count = sum(r[flag] for r in results)
+            if count:
+                MMLogger.get_current_instance().warning(
+                    f'{count} of {len(results)} segments have {what}: '
+                    'the model is broken or diverged; these count as '
+                    'misses (ties never count in the label\'s favour)')
 
     def format_table(self, metrics: Dict[str, float], num: int) -> str:
         """Markdown table: one row per task and measure, one column per

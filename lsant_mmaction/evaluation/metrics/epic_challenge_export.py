@@ -85,6 +85,14 @@ class EpicChallengeExport(BaseMetric):
             raise ValueError(
                 f'pred_score has {scores.shape[1]} actions but '
                 f'{self.actions_file} defines {len(self.vocab)}')
+        bad = ~torch.isfinite(scores).all(1)
+        if bad.any():
+            ids = [data_samples[i].get('segment_id')
+                   for i in bad.nonzero()[:, 0].tolist()]
+            raise ValueError(
+                f'non-finite scores for segments {ids[:5]} ({len(ids)} in '
+                'this batch): the model is broken; no challenge file is '
+                'written')
         verbs = (scores @ self.verb_matrix).numpy()
         nouns = (scores @ self.noun_matrix).numpy()
         top_scores, top = scores.topk(
