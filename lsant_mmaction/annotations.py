@@ -6,6 +6,7 @@ Segment CSVs have no header and the columns
 zero-padded and followed by spaces, as in RU-LSTM's EK55 files.
 """
 import csv
+import io
 import os
 from dataclasses import dataclass
 from typing import List, Optional
@@ -52,12 +53,23 @@ def read_rows(path: str) -> List[List[str]]:
 
     Raises:
         FileNotFoundError: naming ``path`` when it does not exist.
+        ValueError: naming the file and line when it is not UTF-8.
     """
     if not os.path.isfile(path):
         raise FileNotFoundError(f'annotation file not found: {path}')
-    with open(path, newline='', encoding='utf-8') as f:
-        return [[cell.strip() for cell in row] for row in csv.reader(f)
-                if row and any(cell.strip() for cell in row)]
+    with open(path, 'rb') as f:
+        raw = f.read()
+    try:
+        text = raw.decode('utf-8')
+    except UnicodeDecodeError as e:
+        line = raw[:e.start].count(b'\n') + 1
+        raise ValueError(
+            f'{path}, line {line}: not UTF-8 text (byte '
+            f'{raw[e.start:e.start + 1]!r} at offset {e.start}); save the '
+            'file as UTF-8') from None
+    return [[cell.strip() for cell in row]
+            for row in csv.reader(io.StringIO(text, newline=''))
+            if row and any(cell.strip() for cell in row)]
 
 
 def read_columns(path: str, columns: List[str]) -> List[tuple]:

@@ -130,6 +130,12 @@ class AnticipationFeatureDataset(BaseActionDataset):
                     verb_label=int(segments.verbs[i]),
                     noun_label=int(segments.nouns[i]))
             data_list.append(info)
+        if not data_list:
+            raise ValueError(
+                f'{self.ann_file}: all {len(segments)} segments were dropped:'
+                ' none has a frame of the time grid before its start (the '
+                f'latest is {self.time_step:g} s before it, at {self.fps:g} '
+                'fps); are the start frames frame numbers at this fps?')
         if self.dropped_ids:
             MMLogger.get_current_instance().info(
                 f'{self.ann_file}: dropped {len(self.dropped_ids)} of '

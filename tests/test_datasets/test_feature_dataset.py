@@ -145,6 +145,61 @@ def test_nan_feature(tmp_path):
         build(root)[0]
 
 
+def test_truncated_lmdb_is_refused_when_opened(tmp_path):
+    """A truncated data.mdb would die with SIGBUS on read: refused instead,
+    naming the database."""
+    root = str(tmp_path / 'ek')
+    write_tiny_dataset(root, ROWS)
+    data = osp.join(root, 'flow', 'data.mdb')
+    env = lmdb.open(osp.join(root, 'flow'), readonly=True, lock=False)
+    needed = (env.info()['last_pgno'] + 1) * env.stat()['psize']
+    env.close()
+    assert os.path.getsize(data) == needed  # a complete file passes as is
+    with open(data, 'r+b') as f:
+        f.truncate(needed - 4096)
+    with pytest.raises(ValueError, match=f'LMDB {root}/flow is truncated'):
+        build(root)[0]
+
+
+def test_garbage_lmdb_names_the_folder(tmp_path):
+    root = str(tmp_path / 'ek')
+    write_tiny_dataset(root, ROWS)
+    with open(osp.join(root, 'obj', 'data.mdb'), 'wb') as f:
+        f.write(b'not a database')
+    with pytest.raises(ValueError, match=f'LMDB {root}/obj cannot be opened'):
+        build(root)[0]
+
+
+def test_value_that_is_not_whole_float32_names_the_key(tmp_path):
+    root = str(tmp_path / 'ek')
+    write_tiny_dataset(root, ROWS)
+    key = KEY.format(video='P01_01', frame=240)
+    env = lmdb.open(osp.join(root, 'rgb'), map_size=1 << 22)
+    with env.begin(write=True) as txn:
+        txn.put(key.encode(), b'\0' * 15)  # 3.75 floats
+    env.close()
+    with pytest.raises(ValueError, match=f"key '{key}' has 15 bytes.*"
+                       'segment 10'):
+        build(root)[0]
+
+
+def test_csv_that_is_not_utf8_names_file_and_line(tmp_path):
+    root = str(tmp_path / 'ek')
+    write_tiny_dataset(root, ROWS)
+    with open(osp.join(root, 'training.csv'), 'ab') as f:
+        f.write('14, P01_02, 990, 999, 1, 1, 2 caf\xe9\n'.encode('latin-1'))
+    with pytest.raises(ValueError, match='training.csv, line 5: not UTF-8'):
+        build(root)
+
+
+def test_every_segment_dropped_is_an_error(tmp_path):
+    root = str(tmp_path / 'ek')
+    write_tiny_dataset(root, [ROWS[2], (15, 'P01_02', 1, 9, 0, 0, 0)])
+    with pytest.raises(ValueError, match='training.csv: all 2 segments were '
+                       'dropped'):
+        build(root)
+
+
 def test_csv_with_wrong_columns(tmp_path):
     root = str(tmp_path / 'ek')
     write_tiny_dataset(root, [r[:5] for r in ROWS])

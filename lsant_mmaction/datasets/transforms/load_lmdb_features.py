@@ -26,10 +26,32 @@ def open_lmdb(path: str) -> lmdb.Environment:
     if env is None:
         if not os.path.isdir(path):
             raise FileNotFoundError(f'LMDB folder not found: {path}')
-        env = lmdb.open(
-            path, readonly=True, lock=False, readahead=False, meminit=False)
+        try:
+            env = lmdb.open(
+                path, readonly=True, lock=False, readahead=False,
+                meminit=False)
+        except lmdb.Error as e:
+            raise ValueError(f'LMDB {path} cannot be opened: {e}') from None
+        check_complete(env, path)
         _ENVS[key] = env
     return env
+
+
+def check_complete(env: lmdb.Environment, path: str) -> None:
+    """Fail on a truncated ``data.mdb`` (an interrupted copy or download).
+
+    Reading a page beyond the end of the memory-mapped file kills the
+    process with SIGBUS, with no message that names the database; the
+    size the database's own metadata requires is checked instead.
+    """
+    data = os.path.join(path, 'data.mdb')
+    needed = (env.info()['last_pgno'] + 1) * env.stat()['psize']
+    size = os.path.getsize(data)
+    if size < needed:
+        env.close()
+        raise ValueError(
+            f'LMDB {path} is truncated: data.mdb has {size} bytes but its '
+            f'pages need {needed}; copy or download it again')
 
 
 @TRANSFORMS.register_module()
@@ -90,6 +112,13 @@ class LoadLMDBFeatures(BaseTransform):
                         f'LMDB {path} has no key {missing[0]!r} (segment '
                         f'{results["segment_id"]}, {len(missing)} of '
                         f'{len(keys)} frames missing)')
+                odd = [k for k, v in zip(keys, values) if len(v) % 4]
+                if odd:
+                    raise ValueError(
+                        f'LMDB {path}: the value of key {odd[0].decode()!r} '
+                        f'has {len(values[keys.index(odd[0])])} bytes, not a '
+                        f'whole number of float32 (segment '
+                        f'{results["segment_id"]})')
                 sizes = {len(v) // 4 for v in values}
                 expected = self.feature_dims.get(modality)
                 if len(sizes) > 1 or (expected is not None
