@@ -93,9 +93,9 @@ def check_against_config(state_dict: dict, config: str, src: str) -> None:
 
 def main():
     args = parse_args()
-    import lsant_mmaction  # noqa: F401  (safe globals for torch.load)
-    checkpoint = torch.load(args.src, map_location='cpu', weights_only=True)
-    if not isinstance(checkpoint, dict) or 'state_dict' not in checkpoint:
+    from lsant_mmaction.engine.checkpoint import read_checkpoint
+    checkpoint = read_checkpoint(args.src)  # errors name the file
+    if 'state_dict' not in checkpoint:
         raise ValueError(f'{args.src}: not an RU-LSTM checkpoint (no '
                          "'state_dict')")
     state_dict = convert_state_dict(checkpoint['state_dict'], args.src)

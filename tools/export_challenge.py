@@ -14,6 +14,7 @@ import os.path as osp
 
 import lsant_mmaction  # noqa: F401  (environment fixes + registration)
 from lsant_mmaction.compat import setup_distributed
+from lsant_mmaction.engine.checkpoint import check_checkpoint_fits
 from mmengine.config import Config, DictAction
 from mmengine.runner import Runner
 
@@ -57,7 +58,9 @@ def main():
         './work_dirs',
         osp.splitext(osp.basename(args.config))[0], 'challenge')
     setup_distributed(cfg, args.launcher)
-    Runner.from_cfg(cfg).test()
+    runner = Runner.from_cfg(cfg)
+    check_checkpoint_fits(runner.model, args.checkpoint)  # no silent misfit
+    runner.test()
 
 
 if __name__ == '__main__':

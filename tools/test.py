@@ -5,6 +5,7 @@ import os.path as osp
 
 import lsant_mmaction  # noqa: F401  (environment fixes + registration)
 from lsant_mmaction.compat import setup_distributed
+from lsant_mmaction.engine.checkpoint import check_checkpoint_fits
 from mmengine.config import Config, DictAction
 from mmengine.runner import Runner
 
@@ -20,8 +21,9 @@ def parse_args():
         '--dump',
         type=str,
         help='pickle file (.pkl) to write, per segment, segment_id, '
-        'pred_score (8, num_actions; 2.0 s ... 0.25 s), gt_label and the '
-        'verb/noun labels')
+        'pred_score (float32 numpy (8, num_actions); 2.0 s ... 0.25 s), '
+        'gt_label and the verb/noun labels; plain data, read it with '
+        'lsant_mmaction.evaluation.load_predictions')
     parser.add_argument(
         '--cfg-options',
         nargs='+',
@@ -57,7 +59,7 @@ def merge_args(cfg, args):
         if not isinstance(evaluator, (list, tuple)):
             evaluator = [evaluator]
         cfg.test_evaluator = list(evaluator) + [
-            dict(type='DumpResults', out_file_path=args.dump)
+            dict(type='AnticipationPredictionDump', out_file=args.dump)
         ]
     cfg.load_from = args.checkpoint
     setup_distributed(cfg, args.launcher)
@@ -68,6 +70,9 @@ def main():
     args = parse_args()
     cfg = merge_args(Config.fromfile(args.config), args)
     runner = Runner.from_cfg(cfg)
+    # mmengine loads non-strictly (a warning at most): the numbers of a
+    # checkpoint that does not fit would be those of random weights
+    check_checkpoint_fits(runner.model, args.checkpoint)
     runner.test()
 
 

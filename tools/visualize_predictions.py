@@ -15,12 +15,17 @@ The prior is read from the checkpoint (it is saved with the model) or from
 import argparse
 import os
 import os.path as osp
-import pickle
 
 import numpy as np
 
+import lsant_mmaction  # noqa: F401  (environment fixes + registration)
 from lsant_mmaction.annotations import read_rows
 from lsant_mmaction.datasets.time_grid import anticipation_times
+from lsant_mmaction.engine.checkpoint import (check_checkpoint_fits,
+                                              checkpoint_state_dict,
+                                              read_checkpoint)
+from lsant_mmaction.evaluation import load_predictions
+from lsant_mmaction.priors import check_prior
 
 
 def parse_args():
@@ -47,15 +52,21 @@ def action_names(actions_csv: str) -> list:
     return [r[2] for r in sorted(rows, key=lambda r: int(r[0]))]  # EGTEA
 
 
-def load_prior(args):
+def load_prior(args, cfg, num_actions: int):
+    """The prior row source: ``--prior``, or the checkpoint, which must fit
+    the config's model."""
     if args.prior:
-        return np.load(args.prior)
+        return check_prior(np.load(args.prior), num_actions, args.prior)
     if not args.checkpoint:
         return None
     import torch
+    from mmengine.registry import init_default_scope
 
-    import lsant_mmaction  # noqa: F401  (safe globals for torch.load)
-    state = torch.load(args.checkpoint, map_location='cpu')['state_dict']
+    from mmaction.registry import MODELS
+    init_default_scope('mmaction')
+    check_checkpoint_fits(MODELS.build(cfg.model), args.checkpoint)
+    state = checkpoint_state_dict(read_checkpoint(args.checkpoint),
+                                  args.checkpoint)
     priors = [v for k, v in state.items() if k.endswith('loss_cls.prior')]
     if not priors or not torch.isfinite(priors[0]).all():
         return None  # trained with plain cross-entropy
@@ -86,13 +97,12 @@ def main():
     cfg = Config.fromfile(args.config)
     data_root = cfg.test_dataloader.dataset.get('data_root', '')
     names = action_names(osp.join(data_root, 'actions.csv'))
-    with open(args.dump, 'rb') as f:
-        results = {int(r['segment_id']): r for r in pickle.load(f)}
+    results = {int(r['segment_id']): r for r in load_predictions(args.dump)}
     times = anticipation_times().tolist()
     if args.time not in times:
         raise ValueError(f'--time must be one of {times}')
     step = times.index(args.time)
-    prior = load_prior(args)
+    prior = load_prior(args, cfg, len(names))
     os.makedirs(args.out, exist_ok=True)
     for seg in args.segments:
         if seg not in results:

@@ -1,3 +1,7 @@
-from .metrics import AnticipationMetric, EpicChallengeExport
+from .metrics import (AnticipationMetric, AnticipationPredictionDump,
+                      EpicChallengeExport, load_predictions)
 
-__all__ = ['AnticipationMetric', 'EpicChallengeExport']
+__all__ = [
+    'AnticipationMetric', 'AnticipationPredictionDump', 'EpicChallengeExport',
+    'load_predictions'
+]
