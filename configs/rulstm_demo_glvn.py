@@ -2,6 +2,8 @@
 # RU-LSTM stage 3/3 on the demo data: modality-attention fusion of the rgb, flow, obj
 # branches, each starting from the best checkpoint of rulstm_demo_glvn_<modality>.py
 # and fine-tuned with the fusion; GL+VN prior, alpha 0.5.
+# Partial loading by design: each branch takes the 'cls_head.branch.*' weights of
+# its checkpoint, the attention MLP starts from scratch.
 _base_ = [
     '_base_/models/rulstm_fusion_anticipator.py',
     '_base_/datasets/demo_features.py',

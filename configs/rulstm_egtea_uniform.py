@@ -2,6 +2,8 @@
 # RU-LSTM stage 3/3 on EGTEA Gaze+ (split 1): modality-attention fusion of the rgb, flow
 # branches, each starting from the best checkpoint of rulstm_egtea_uniform_<modality>.py
 # and fine-tuned with the fusion; UNIFORM prior, alpha 0.5.
+# Partial loading by design: each branch takes the 'cls_head.branch.*' weights of
+# its checkpoint, the attention MLP starts from scratch.
 _base_ = [
     '_base_/models/rulstm_fusion_anticipator.py',
     '_base_/datasets/egtea_features.py',

@@ -17,6 +17,8 @@ model = dict(
         modalities=('rgb', ),
         loss_cls=dict(
             alpha=0.5, prior={{_base_.priors.gl}}, num_classes=2513)))
+# starts from every weight of the stage-1 model (same parameters); the prior
+# stays the configured one
 load_from = 'work_dirs/rulstm_epic_gl_rgb_scp/best.pth'
 
 train_dataloader = dict(dataset=dict(pipeline={{_base_.pipelines.rgb}}))

@@ -16,6 +16,8 @@ model = dict(
         hidden_channels=1024,
         modalities=('obj', ),
         loss_cls=dict(alpha=0.0)))
+# starts from every weight of the stage-1 model (same parameters); the prior
+# stays the configured one
 load_from = 'work_dirs/rulstm_epic_onehot_obj_scp/best.pth'
 
 train_dataloader = dict(dataset=dict(pipeline={{_base_.pipelines.obj}}))

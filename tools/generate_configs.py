@@ -112,7 +112,9 @@ def branch_config(ds, prior, modality, scp):
         text += '        sequence_completion=True,\n'
     text += f'{loss_lines(prior, d["classes"], 8)}))\n'
     if not scp:
-        text += f"load_from = 'work_dirs/{name}_scp/best.pth'\n"
+        text += ('# starts from every weight of the stage-1 model (same '
+                 'parameters); the prior\n# stays the configured one\n'
+                 f"load_from = 'work_dirs/{name}_scp/best.pth'\n")
     return text + '\n' + pipelines((modality, )) + schedule(ds)
 
 
@@ -122,7 +124,10 @@ def fusion_config(ds, prior):
     text = (f'# RU-LSTM stage 3/3 on {d["name"]}: modality-attention fusion '
             f'of the {", ".join(mods)}\n# branches, each starting from the '
             f'best checkpoint of rulstm_{ds}_{prior}_<modality>.py\n# and '
-            f'fine-tuned with the fusion; {prior_text(prior)}.\n' +
+            f'fine-tuned with the fusion; {prior_text(prior)}.\n'
+            '# Partial loading by design: each branch takes the '
+            "'cls_head.branch.*' weights of\n# its checkpoint, the "
+            'attention MLP starts from scratch.\n' +
             bases('rulstm_fusion_anticipator', ds) + '\n')
     branches = ',\n'.join(
         f'            {m}=dict(\n'
