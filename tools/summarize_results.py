@@ -20,12 +20,11 @@ import glob
 import json
 import os
 import os.path as osp
-import re
 from typing import Dict, List
 
 import numpy as np
 
-HORIZON = re.compile(r'^(?:anticipation/)?([a-z]+_[a-z0-9]+)@(\d+\.\d+)s$')
+from lsant_mmaction.evaluation.functional import parse_measure_name
 
 
 def parse_args():
@@ -57,7 +56,7 @@ def find_runs(folder: str) -> List[Dict[str, float]]:
             except json.JSONDecodeError:  # a training log (one dict a line)
                 continue
         if not isinstance(result, dict) or not any(
-                HORIZON.match(k) for k in result):
+                parse_measure_name(k) for k in result):
             continue
         # <run>/<timestamp>/<timestamp>.json: one entry per run folder
         run = osp.dirname(osp.dirname(path))
@@ -73,11 +72,11 @@ def horizons(result: Dict[str, float], metric: str, source: str) -> Dict:
     """``{seconds: value}`` of one measure in one result."""
     values = {}
     for key, value in result.items():
-        match = HORIZON.match(key)
-        if match and match.group(1) == metric:
-            values[float(match.group(2))] = float(value)
+        parsed = parse_measure_name(key)
+        if parsed and parsed[0] == metric:
+            values[parsed[1]] = float(value)
     if not values:
-        names = sorted({m.group(1) for m in map(HORIZON.match, result) if m})
+        names = sorted({p[0] for p in map(parse_measure_name, result) if p})
         raise ValueError(f'{source}: no {metric!r} results (has {names})')
     return values
 

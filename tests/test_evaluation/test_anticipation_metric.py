@@ -231,8 +231,7 @@ def test_broken_scores_never_score_well(case):
 
 
 def test_label_ranks_ties_and_non_finite_by_hand():
-    from lsant_mmaction.evaluation.metrics.anticipation_metric import \
-        label_ranks
+    from lsant_mmaction.evaluation.functional import label_ranks
     scores = torch.tensor([[[0.5, 0.5, 0.0]],  # tie with class 0: rank 1
                            [[0.2, 0.2, 0.2]],  # constant: rank 2
                            [[np.nan, 0.1, 0.3]],  # NaN before the label
@@ -262,3 +261,14 @@ def test_broken_scores_are_reported():
     assert any('7 of 7 segments have non-finite' in r for r in records)
     assert any('4 of 4 segments have the same score for every action' in r
                for r in records)
+
+
+def test_measure_names_round_trip():
+    from lsant_mmaction.evaluation.functional import (measure_name,
+                                                      parse_measure_name)
+    assert measure_name('action', 'top5', 1.0) == 'action_top5@1.00s'
+    assert parse_measure_name('anticipation/verb_mt5r@0.25s') == (
+        'verb_mt5r', 0.25)
+    assert parse_measure_name('noun_top1@2.00s') == ('noun_top1', 2.0)
+    assert parse_measure_name('anticipation/action_tta5') is None
+    assert parse_measure_name('loss') is None

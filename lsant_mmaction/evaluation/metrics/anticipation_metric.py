@@ -12,58 +12,9 @@ from mmaction.registry import METRICS
 from ...annotations import parse_int, read_columns
 from ...datasets.time_grid import anticipation_times, horizon_name
 from ...priors.sources import read_vocabulary
-
-
-def marginal_matrix(classes: np.ndarray, num: int) -> torch.Tensor:
-    """``(A, num)`` 0/1 matrix: action ``a`` belongs to class ``classes[a]``.
-
-    ``probs @ matrix`` sums the action probabilities of each verb (noun).
-    """
-    matrix = torch.zeros(len(classes), num)
-    matrix[torch.arange(len(classes)), torch.from_numpy(classes)] = 1
-    return matrix
-
-
-def label_ranks(scores: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-    """Rank of each label at each step: the classes ranked before it.
-
-    RU-LSTM ranks with ``np.argsort``, whose order among equal scores is an
-    implementation detail of numpy's sort. Here every tie counts against the
-    label (the worst case of any such order), so a model whose scores are
-    constant, or collapsed to exact zeros, never scores above chance
-    (a constant model scores 0). Non-finite scores are never a hit: a
-    non-finite label score ranks last (``C``), and non-finite scores of
-    other classes rank before the label.
-
-    Args:
-        scores (torch.Tensor): ``(N, S, C)``.
-        labels (torch.Tensor): ``(N,)``.
-
-    Returns:
-        torch.Tensor: ``(N, S)`` int64 in ``[0, C]``; the label is in the
-        top k iff rank < k.
-    """
-    own = scores.gather(2, labels.view(-1, 1, 1).expand(-1, scores.shape[1],
-                                                        1))  # (N, S, 1)
-    before = (scores >= own) | ~torch.isfinite(scores)  # (N, S, C)
-    ranks = before.sum(-1) - 1  # the label itself is counted once
-    return ranks.masked_fill(~torch.isfinite(own[..., 0]), scores.shape[2])
-
-
-def degenerate_scores(scores: torch.Tensor) -> Dict[str, torch.Tensor]:
-    """Per segment, whether any step's scores are non-finite, or constant
-    across classes (a broken or collapsed model).
-
-    Args:
-        scores (torch.Tensor): ``(N, S, C)``.
-
-    Returns:
-        dict: ``nonfinite`` and ``constant``, bool ``(N,)``.
-    """
-    finite = torch.isfinite(scores)
-    constant = (scores.amax(-1) == scores.amin(-1)) & finite.all(-1)
-    return dict(nonfinite=~finite.all(-1).all(-1),
-                constant=constant.any(-1))
+from ..functional import (degenerate_scores, label_ranks, marginal_matrix,
+                          mean_topk_recall, measure_name, time_to_action,
+                          topk_accuracy)
 
 
 def read_class_column(path: str, column: str) -> np.ndarray:
@@ -235,19 +186,18 @@ class AnticipationMetric(BaseMetric):
     def compute_metrics(self, results: List[dict]) -> Dict[str, float]:
         self._warn_degenerate(results)
         metrics = {}
-        names = [horizon_name(t) for t in self.times]
         for task in self.tasks:
             ranks = np.stack([r[f'{task}_rank'] for r in results])  # (N, S)
             labels = np.array([r[f'{task}_label'] for r in results])
             for k in self.topk:
-                acc = (ranks < k).mean(axis=0) * 100
-                metrics.update({f'{task}_top{k}@{n}': float(a)
-                                for n, a in zip(names, acc)})
+                acc = topk_accuracy(ranks, k) * 100
+                metrics.update({measure_name(task, f'top{k}', t): float(a)
+                                for t, a in zip(self.times, acc)})
             if task in self.many_shot:
                 recall = mean_topk_recall(ranks, labels,
                                           self.many_shot[task], 5) * 100
-                metrics.update({f'{task}_mt5r@{n}': float(r)
-                                for n, r in zip(names, recall)})
+                metrics.update({measure_name(task, 'mt5r', t): float(r)
+                                for t, r in zip(self.times, recall)})
             if self.time_to_action:
                 metrics[f'{task}_tta5'] = float(
                     time_to_action(ranks, np.array(self.times), 5))
@@ -281,7 +231,7 @@ class AnticipationMetric(BaseMetric):
         measures = [f'top{k}' for k in self.topk] + ['mt5r']
         for task in self.tasks:
             for measure in measures:
-                keys = [f'{task}_{measure}@{n}' for n in names]
+                keys = [measure_name(task, measure, t) for t in self.times]
                 if keys[0] in metrics:
                     label = ('mean top-5 recall' if measure == 'mt5r' else
                              f'top-{measure[3:]}')
@@ -292,29 +242,3 @@ class AnticipationMetric(BaseMetric):
         if tta:
             lines.append('Mean time to action (top-5): ' + ', '.join(tta))
         return '\n'.join(lines)
-
-
-def mean_topk_recall(ranks: np.ndarray, labels: np.ndarray,
-                     classes: np.ndarray, k: int) -> np.ndarray:
-    """Mean over ``classes`` present in ``labels`` of the per-class top-k
-    recall, at each step: ``(S,)`` in [0, 1] (NaN without such classes)."""
-    present = np.intersect1d(classes, labels)
-    if len(present) == 0:
-        return np.full(ranks.shape[1], np.nan)
-    keep = np.isin(labels, present)
-    hits, labels = (ranks[keep] < k), labels[keep]  # (M, S)
-    _, inverse = np.unique(labels, return_inverse=True)
-    counts = np.bincount(inverse)  # samples per class
-    per_class = np.stack([
-        np.bincount(inverse, weights=hits[:, s]) / counts
-        for s in range(hits.shape[1])
-    ], axis=1)  # (classes, S)
-    return per_class.mean(axis=0)
-
-
-def time_to_action(ranks: np.ndarray, times: np.ndarray, k: int) -> float:
-    """Mean over segments of the earliest anticipation time at which the
-    label is in the top k (0 when it never is)."""
-    hits = ranks < k  # (N, S), steps ordered from the earliest
-    first = hits.argmax(axis=1)
-    return float(np.where(hits.any(axis=1), times[first], 0.0).mean())

@@ -13,7 +13,7 @@ from mmaction.registry import METRICS
 from ...annotations import read_segments
 from ...datasets.time_grid import anticipation_times, frame_indices
 from ...priors.sources import read_vocabulary
-from .anticipation_metric import marginal_matrix
+from ..functional import marginal_matrix
 
 
 @METRICS.register_module()
