@@ -4,6 +4,7 @@ Every prior is an ``A x A`` float32 row-stochastic matrix: row ``k`` is the
 distribution over candidate actions ``i`` used to smooth the target of
 ground-truth action ``k`` (``prior[k, i] = pi^(k)(i)``).
 """
+import warnings
 from typing import Dict, List, Optional, Sequence
 
 import numpy as np
@@ -12,6 +13,11 @@ from ..annotations import Segments
 from .vocabulary import ActionVocabulary
 
 PRIOR_KINDS = ('uniform', 'vn', 'te', 'gl', 'glvn')
+
+
+class PriorWarning(UserWarning):
+    """A prior that is weaker than asked for (class names without word
+    vectors), or a prior cache entry that could not be used."""
 
 
 def _normalize_rows(weights: np.ndarray) -> np.ndarray:
@@ -62,12 +68,26 @@ def transition_counts(segments: Segments, num_actions: int) -> np.ndarray:
     return counts
 
 
-def action_embeddings(vocab: ActionVocabulary, vectors) -> tuple:
+def action_embeddings(vocab: ActionVocabulary, vectors,
+                      vectors_source: str = 'the word vectors') -> tuple:
     """``phi_a = concat(g(verb(a)), g(noun(a)))`` for every action.
+
+    A class name none of whose tokens has a vector gets a zero vector; the
+    names concerned are reported by a :class:`PriorWarning`.
+
+    Args:
+        vocab (ActionVocabulary): The actions, with class names.
+        vectors (KeyedVectors): Word vectors.
+        vectors_source (str): Where the vectors come from, for messages.
+            Defaults to ``'the word vectors'``.
 
     Returns:
         tuple: float64 ``(A, 2d)`` embeddings and the sorted class names
         without any vector.
+
+    Raises:
+        ValueError: naming ``vectors_source`` when it covers none of the
+            class names (the prior would be the identity).
     """
     from .glove import embed_names
     if not vocab.has_names:
@@ -75,11 +95,28 @@ def action_embeddings(vocab: ActionVocabulary, vectors) -> tuple:
                          '(give the verb and noun class files)')
     verb_vecs, missing_verbs = embed_names(vectors, vocab.verb_names)
     noun_vecs, missing_nouns = embed_names(vectors, vocab.noun_names)
+    num_names = len(vocab.verb_names) + len(vocab.noun_names)
+    missing = sorted(set(missing_verbs + missing_nouns))
     phi = np.stack([
         np.concatenate([verb_vecs[v], noun_vecs[n]])
         for v, n in zip(vocab.verbs.tolist(), vocab.nouns.tolist())
     ])
-    return phi, sorted(set(missing_verbs + missing_nouns))
+    if not phi.any():
+        raise ValueError(
+            f'{vectors_source} has a vector for none of the class names of '
+            f'the actions of {vocab.source} (e.g. {missing[:5]}): the prior '
+            'would be the identity (plain cross-entropy)')
+    if missing:
+        unembedded = int((~phi.any(axis=1)).sum())
+        shown = ', '.join(missing[:10]) + (' ...' if len(missing) > 10 else '')
+        warnings.warn(
+            f'{vectors_source} has no vector for '
+            f'{len(missing_verbs) + len(missing_nouns)} of the {num_names} '
+            f'class names of {vocab.source} (they get a zero vector): {shown}'
+            + (f'; {unembedded} actions have no embedding at all and get a '
+               'one-hot row (no smoothing)' if unembedded else ''),
+            PriorWarning, stacklevel=3)
+    return phi, missing
 
 
 def glove_prior(phi: np.ndarray, similarity: str = 'dot') -> np.ndarray:
@@ -122,21 +159,38 @@ def check_prior(prior: np.ndarray,
                 atol: float = 1e-4) -> np.ndarray:
     """Validate a prior matrix and return it as float32.
 
+    Args:
+        prior (np.ndarray): The matrix.
+        num_classes (int, optional): Expected size. Defaults to None.
+        source (str): What the matrix is (a file path, a cache entry), named
+            in every error. Defaults to ``'prior'``.
+        atol (float): Tolerance on the row sums. Defaults to 1e-4.
+
+    Returns:
+        np.ndarray: the float32 matrix.
+
     Raises:
-        ValueError: naming ``source`` when the matrix is not square, not of
-            size ``num_classes``, has negative or non-finite entries, or a
-            row that does not sum to 1.
+        ValueError: naming ``source`` when the matrix is not a numeric square
+            matrix, not of size ``num_classes``, has NaN or infinite entries,
+            negative entries, or a row that does not sum to 1.
     """
     prior = np.asarray(prior)
     if prior.ndim != 2 or prior.shape[0] != prior.shape[1]:
         raise ValueError(f'{source}: a prior must be a square matrix, got '
                          f'shape {prior.shape}')
+    if not (np.issubdtype(prior.dtype, np.floating) or
+            np.issubdtype(prior.dtype, np.integer)):
+        raise ValueError(f'{source}: a prior must be numeric, got dtype '
+                         f'{prior.dtype}')
     if num_classes is not None and prior.shape[0] != num_classes:
         raise ValueError(f'{source}: prior is {prior.shape[0]}x'
                          f'{prior.shape[1]} but num_classes={num_classes}')
-    if not np.isfinite(prior).all() or (prior < 0).any():
-        raise ValueError(f'{source}: prior has negative or non-finite '
-                         'entries')
+    for bad, what in ((~np.isfinite(prior), 'NaN or infinite'),
+                      (prior < 0, 'negative')):
+        if bad.any():
+            k, i = (int(j) for j in np.argwhere(bad)[0])
+            raise ValueError(f'{source}: prior has {int(bad.sum())} {what} '
+                             f'entries, e.g. [{k}, {i}] = {prior[k, i]}')
     sums = prior.sum(axis=1, dtype=np.float64)
     bad = np.abs(sums - 1) > atol
     if bad.any():
@@ -161,7 +215,8 @@ def build_from_vocabulary(kind: str,
                           segments: Optional[Segments] = None,
                           vectors=None,
                           similarity: str = 'dot',
-                          glvn_weights: Sequence[float] = (0.5, 0.5)
+                          glvn_weights: Sequence[float] = (0.5, 0.5),
+                          vectors_source: str = 'the word vectors'
                           ) -> tuple:
     """Build a prior of ``kind`` from already-loaded inputs.
 
@@ -172,11 +227,18 @@ def build_from_vocabulary(kind: str,
         vectors (KeyedVectors, optional): Word vectors (``gl``, ``glvn``).
         similarity (str): GloVe similarity, ``'dot'`` or ``'cosine'``.
         glvn_weights (Sequence[float]): Weights of GL and VN in ``glvn``.
+        vectors_source (str): Where ``vectors`` come from, named in the
+            warning on class names without vectors and in the error when
+            none has one. Defaults to ``'the word vectors'``.
 
     Returns:
         tuple: the float32 prior and a dict of notes (``missing_vectors``:
         class names without vectors; ``no_predecessor``: actions that never
         follow another in training).
+
+    Raises:
+        ValueError: on missing inputs, or word vectors that cover none of
+            the class names.
     """
     if kind not in PRIOR_KINDS:
         raise ValueError(f'unknown prior kind {kind!r}; expected one of '
@@ -196,7 +258,8 @@ def build_from_vocabulary(kind: str,
     else:
         if vectors is None:
             raise ValueError(f'the {kind} prior needs word vectors (glove)')
-        phi, notes['missing_vectors'] = action_embeddings(vocab, vectors)
+        phi, notes['missing_vectors'] = action_embeddings(
+            vocab, vectors, vectors_source)
         prior = glove_prior(phi, similarity)
         if kind == 'glvn':
             prior = combine_priors([prior, verb_noun_prior(vocab)],

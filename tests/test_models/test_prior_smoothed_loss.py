@@ -1,7 +1,11 @@
+import logging
+import warnings
+
 import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
+from mmengine.logging import MMLogger
 
 from mmaction.models.losses import CrossEntropyLoss
 from mmaction.registry import MODELS
@@ -116,3 +120,57 @@ def test_configured_prior_wins_over_checkpoint():
     loss = build(0.5, configured)
     loss.load_state_dict({'prior': torch.from_numpy(random_prior(3, 2))})
     np.testing.assert_array_equal(loss.prior.numpy(), configured)
+
+
+class _Records(logging.Handler):
+    """Collects the messages of the current MMLogger."""
+
+    def __init__(self):
+        super().__init__(logging.WARNING)
+        self.messages = []
+
+    def emit(self, record):
+        self.messages.append(record.getMessage())
+
+
+def glove_spec(tmp_path, glove_text):
+    # EGTEA layout: 0 take cup, 1 wash cup, 2 cut onion
+    actions = tmp_path / 'actions.csv'
+    actions.write_text('0, 0_0, Take_cup\n1, 1_0, Wash_cup\n2, 2_1, '
+                       'Cut_onion\n')
+    glove = tmp_path / 'glove.txt'
+    glove.write_text(glove_text)
+    return dict(kind='gl', dataset='egtea', actions=str(actions),
+                glove=str(glove))
+
+
+def test_configured_glove_covering_no_class_name_is_an_error(tmp_path):
+    spec = glove_spec(tmp_path, 'zebra 1 0\ngiraffe 0 1\n')
+    with pytest.raises(ValueError, match=f'{tmp_path}/glove.txt has a '
+                       'vector for none of the class names'):
+        MODELS.build(dict(type='PriorSmoothedCrossEntropyLoss', alpha=0.5,
+                          prior=spec, num_classes=3,
+                          cache_dir=str(tmp_path / 'cache')))
+
+
+def test_configured_glove_missing_names_are_logged(tmp_path):
+    spec = glove_spec(tmp_path, 'take 1 0\nwash 0 1\ncup 2 0\n')
+    logger = MMLogger.get_current_instance()
+    records = _Records()
+    logger.addHandler(records)
+    try:
+        for _ in range(2):  # built, then read from the cache: logged both
+            with warnings.catch_warnings():
+                warnings.simplefilter('error')  # to the log, not stderr
+                MODELS.build(dict(type='PriorSmoothedCrossEntropyLoss',
+                                  alpha=0.5, prior=spec, num_classes=3,
+                                  cache_dir=str(tmp_path / 'cache')))
+    finally:
+        logger.removeHandler(records)
+    expected = (f'prior: {tmp_path}/glove.txt has no vector for 2 of the 5 '
+                'class names')
+    assert len(records.messages) == 2
+    for message in records.messages:
+        assert message.startswith(expected), message
+        assert message.endswith(': Cut, onion; 1 actions have no embedding '
+                                'at all and get a one-hot row (no smoothing)')

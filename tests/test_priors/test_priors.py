@@ -1,13 +1,14 @@
 import os.path as osp
+import warnings
 
 import numpy as np
 import pytest
 
 from lsant_mmaction.annotations import read_segments
-from lsant_mmaction.priors import (ActionVocabulary, build_from_vocabulary,
-                                   build_prior, check_prior, glove_prior,
-                                   load_prior, load_word_vectors,
-                                   read_egtea_vocabulary,
+from lsant_mmaction.priors import (ActionVocabulary, PriorWarning,
+                                   build_from_vocabulary, build_prior,
+                                   check_prior, glove_prior, load_prior,
+                                   load_word_vectors, read_egtea_vocabulary,
                                    read_epic55_vocabulary, tokenize)
 
 # actions: 0 take cup, 1 take knife, 2 wash cup, 3 cut onion
@@ -79,7 +80,9 @@ def test_temporal_orders_by_start_then_id(tmp_path):
 def test_glove_known_answer():
     vectors = FakeVectors({'take': [1, 0], 'wash': [0, 1], 'cut': [1, 1],
                            'cup': [2, 0], 'knife': [0, 1]})  # no 'onion'
-    prior, notes = build_from_vocabulary('gl', VOCAB, vectors=vectors)
+    with pytest.warns(PriorWarning, match='no vector for 1 of the 6 class '
+                      'names of hand-made.*: onion$'):
+        prior, notes = build_from_vocabulary('gl', VOCAB, vectors=vectors)
     phi = np.array([[1, 0, 2, 0], [1, 0, 0, 1], [0, 1, 2, 0], [1, 1, 0, 0]],
                    float)
     sim = np.abs(phi @ phi.T)
@@ -163,7 +166,7 @@ def test_training_csv_with_unknown_action(tmp_path):
 def test_check_prior_errors():
     with pytest.raises(ValueError, match='square'):
         check_prior(np.ones((2, 3)) / 3)
-    with pytest.raises(ValueError, match='negative or non-finite'):
+    with pytest.raises(ValueError, match=r'1 negative entries, e.g. \[0, 1\]'):
         check_prior(np.array([[1.5, -0.5], [0, 1]]))
 
 
@@ -173,13 +176,14 @@ def test_load_prior_caches_by_content(tmp_path):
                     '1, b,0,1\n2, c,1,1\n')
     spec = dict(kind='vn', dataset='epic55', actions=actions)
     first = load_prior(spec, 3, str(cache))
-    cached = list(cache.glob('vn-*.npy'))
+    cached = list(cache.glob('vn-*.npz'))
     assert len(cached) == 1
-    np.testing.assert_array_equal(np.load(cached[0]), first)
+    with np.load(cached[0]) as entry:
+        np.testing.assert_array_equal(entry['prior'], first)
     write(tmp_path / 'a.csv', 'id,action,verb,noun\n0, a,0,0\n1, b,1,1\n'
           '2, c,2,2\n')  # new content -> new key, new prior
     second = load_prior(spec, 3, str(cache))
-    assert len(list(cache.glob('vn-*.npy'))) == 2
+    assert len(list(cache.glob('vn-*.npz'))) == 2
     np.testing.assert_array_equal(second, np.eye(3))
 
 
@@ -197,7 +201,12 @@ def ek55_spec(data, kind):
 
 @pytest.mark.parametrize('kind', ['uniform', 'vn', 'te', 'gl', 'glvn'])
 def test_real_ek55_priors(shared_data, kind):
-    prior, notes = build_prior(**ek55_spec(shared_data, kind))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter('always', PriorWarning)
+        prior, notes = build_prior(**ek55_spec(shared_data, kind))
+    reported = [str(w.message) for w in caught
+                if issubclass(w.category, PriorWarning)]
+    assert len(reported) == (kind in ('gl', 'glvn'))
     assert prior.shape == (2513, 2513) and prior.dtype == np.float32
     np.testing.assert_allclose(prior.sum(1), 1, atol=1e-5)
     vocab = read_epic55_vocabulary(f'{shared_data}/rulstm/ek55/actions.csv')
@@ -213,13 +222,16 @@ def test_real_ek55_priors(shared_data, kind):
         # 3 class words have no glove.6B vector; a real similarity structure
         assert notes['missing_vectors'] == ['courgette', 'deseed',
                                             'fishcakes']
+        assert reported[0].endswith(': courgette, deseed, fishcakes')
         # real GloVe geometry: for 'take cup' (action 117) the most similar
         # actions are other cup actions, and 'put cup' (783) beats
         # 'turn-on tap' (445)
         top10 = np.argsort(-prior[117])[:10]
         assert set(vocab.nouns[top10]) == {vocab.nouns[117]}
         assert prior[117, 783] > prior[117, 445]
-    again, _ = build_prior(**ek55_spec(shared_data, kind))
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore', PriorWarning)
+        again, _ = build_prior(**ek55_spec(shared_data, kind))
     np.testing.assert_array_equal(prior, again)  # deterministic
 
 

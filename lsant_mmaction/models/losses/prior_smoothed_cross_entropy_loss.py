@@ -1,5 +1,6 @@
 """Cross-entropy against prior-smoothed targets (Camporese et al., 2020)."""
 import os
+import warnings
 from typing import Optional, Union
 
 import torch
@@ -9,7 +10,24 @@ from mmengine.logging import MMLogger
 from mmaction.models.losses import BaseWeightedLoss
 from mmaction.registry import MODELS
 
-from ...priors import load_prior, missing_sources
+from ...priors import PriorWarning, load_prior, missing_sources
+
+
+def _load_prior_logged(prior: Union[str, dict], num_classes: int,
+                       cache_dir: Optional[str]):
+    """:func:`load_prior`, with its :class:`PriorWarning` s (class names
+    without word vectors, a rebuilt or unwritable cache entry) written to
+    the current MMLogger, i.e. to the training log, instead of stderr."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter('always', PriorWarning)
+        matrix = load_prior(prior, num_classes, cache_dir)
+    for w in caught:
+        if issubclass(w.category, PriorWarning):
+            MMLogger.get_current_instance().warning(f'prior: {w.message}')
+        else:
+            warnings.warn_explicit(w.message, w.category, w.filename,
+                                   w.lineno)
+    return matrix
 
 
 @MODELS.register_module()
@@ -36,7 +54,10 @@ class PriorSmoothedCrossEntropyLoss(BaseWeightedLoss):
         num_classes (int, optional): Number of actions; required with a
             prior, checked against it and against the head. Defaults to None.
         cache_dir (str, optional): Where built priors are cached. Defaults to
-            ``$LSANT_MMACTION_CACHE`` or ``~/.cache/lsant_mmaction``.
+            ``$LSANT_MMACTION_CACHE/priors`` or
+            ``~/.cache/lsant_mmaction/priors``. Warnings of the build (class
+            names without word vectors) and of the cache (an entry rebuilt,
+            a folder that cannot be written) go to the MMLogger.
         loss_weight (float): Factor on the loss. Defaults to 1.0.
     """
 
@@ -72,7 +93,7 @@ class PriorSmoothedCrossEntropyLoss(BaseWeightedLoss):
                 'prior', torch.full((num_classes, num_classes), float('nan')))
             self._missing_sources = missing
         else:
-            matrix = load_prior(prior, num_classes, cache_dir)
+            matrix = _load_prior_logged(prior, num_classes, cache_dir)
             self.register_buffer('prior', torch.from_numpy(matrix))
             self._prior_ready = True
 
