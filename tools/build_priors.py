@@ -11,9 +11,13 @@ Example (EK55, GL+VN with the shipped 50d vectors)::
 The matrix is ``A x A`` float32, rows and columns in action-id order; row k
 is the smoothing distribution of ground-truth action k. Point a config's
 ``prior`` at the file, or give the loss the same arguments as a build spec.
+``.npy`` is appended to an output name without it, as numpy does. Class names
+without a word vector are listed (a warning on stderr and the summary);
+malformed inputs end with an error naming the file and exit status 1.
 """
 import argparse
 import os
+import sys
 
 import numpy as np
 
@@ -41,26 +45,31 @@ def parse_args():
         "'glove-6b-50d-classes' (shipped) or a gensim-data name")
     parser.add_argument('--similarity', choices=('dot', 'cosine'),
                         default='dot', help='GloVe similarity (paper: dot)')
-    parser.add_argument('--out', required=True, help='output .npy file')
+    parser.add_argument('--out', required=True,
+                        help='output .npy file (.npy is appended if missing)')
     return parser.parse_args()
 
 
 def main():
     args = parse_args()
-    prior, notes = build_prior(
-        args.kind,
-        args.dataset,
-        args.actions,
-        verb_classes=args.verb_classes,
-        noun_classes=args.noun_classes,
-        train=args.train,
-        glove=args.glove,
-        similarity=args.similarity)
-    os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
-    np.save(args.out, prior)
+    try:
+        prior, notes = build_prior(
+            args.kind,
+            args.dataset,
+            args.actions,
+            verb_classes=args.verb_classes,
+            noun_classes=args.noun_classes,
+            train=args.train,
+            glove=args.glove,
+            similarity=args.similarity)
+    except (ValueError, OSError) as e:  # messages name the file or option
+        sys.exit(f'build_priors.py: error: {e}')
+    out = args.out if args.out.endswith('.npy') else args.out + '.npy'
+    os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
+    np.save(out, prior)
     summary = summarize_prior(prior)
     print(f'{args.kind} prior: {summary["size"]}x{summary["size"]} float32 '
-          f'-> {args.out}')
+          f'-> {out}')
     print(f'mean support per row: {summary["mean_support"]:.1f} actions; '
           f'rows with a single entry: {summary["single_entry_rows"]}')
     if 'missing_vectors' in notes:
