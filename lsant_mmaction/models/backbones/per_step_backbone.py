@@ -1,10 +1,71 @@
 """Any mmaction backbone applied to every step of the time grid."""
-from typing import Optional
+import logging
+from functools import partial
+from typing import Callable, List, Optional
 
 import torch
-from mmengine.model import BaseModule
+from mmengine.logging import print_log
+from mmengine.model import BaseModule, initialize
 
 from mmaction.registry import MODELS
+
+
+def _pretrained_checkpoints(init_cfg) -> List[str]:
+    """The ``checkpoint`` of every ``Pretrained`` entry of an init_cfg."""
+    cfgs = init_cfg if isinstance(init_cfg, (list, tuple)) else [init_cfg]
+    return [
+        str(cfg.get('checkpoint')) for cfg in cfgs
+        if isinstance(cfg, dict) and cfg.get('type') in ('Pretrained',
+                                                          'PretrainedInit')
+    ]
+
+
+def load_every_tensor(module: torch.nn.Module, load: Callable[[], object],
+                      source: str) -> None:
+    """Run ``load`` and check that it set every tensor of ``module``.
+
+    mmengine's and mmaction's loaders skip what they cannot match (missing
+    or differently shaped keys) with at most a warning. Here every
+    floating-point parameter and buffer of ``module`` is first set to NaN;
+    one still NaN after ``load`` was not set from ``source``: an error, as is
+    any failure of ``load`` itself (missing file, no network).
+
+    Args:
+        module (torch.nn.Module): The module the weights are for.
+        load (Callable): Loads ``source`` into ``module`` (or a module that
+            contains it).
+        source (str): The weights' file or URL, for the messages.
+
+    Raises:
+        RuntimeError: ``load`` failed, or left tensors of ``module`` unset;
+            the message names ``source`` and those tensors.
+    """
+    name = type(module).__name__
+    tensors = {
+        key: t
+        for key, t in module.state_dict(keep_vars=True).items()
+        if t.is_floating_point()
+    }
+    with torch.no_grad():
+        for t in tensors.values():
+            t.fill_(float('nan'))
+    try:
+        load()
+    except Exception as err:
+        raise RuntimeError(
+            f'cannot load the pretrained weights {source!r} into {name}: '
+            f'{type(err).__name__}: {err}') from err
+    unset = [key for key, t in tensors.items() if torch.isnan(t).any()]
+    if unset:
+        hint = ('' if len(unset) < len(tensors) else
+                ": none of its keys matched: check the keys' prefix (an "
+                "mmaction recognizer checkpoint's 'backbone.*' keys go in "
+                "PerStepBackbone's init_cfg=dict(type='Pretrained', "
+                'checkpoint=...))')
+        raise RuntimeError(
+            f'the pretrained weights {source!r} did not set {len(unset)} of '
+            f'the {len(tensors)} tensors of {name} (missing from the file, '
+            f'shaped differently, or NaN){hint}; first unset: {unset[:5]}')
 
 
 @MODELS.register_module()
@@ -18,6 +79,15 @@ class PerStepBackbone(BaseModule):
     output (the last one if it returns several) is averaged over every axis
     but channels, giving ``(B, T, D)`` for the anticipation head.
 
+    Pre-trained weights are named in one place: the backbone's own
+    ``pretrained`` (e.g. a torchvision ResNet file or URL) or ``Pretrained``
+    ``init_cfg``, exactly as in an mmaction recognizer, or this module's
+    ``init_cfg=dict(type='Pretrained', checkpoint=...)``, whose keys are
+    ``backbone.*`` as in an mmaction recognizer checkpoint (its head is
+    ignored). :meth:`init_weights` loads them and fails, naming the source,
+    when they cannot be read or leave any backbone tensor unset. A backbone
+    without named weights is an error there unless ``random_init=True``.
+
     Args:
         backbone (dict): Any MODELS backbone (``ResNet``, ``ResNetTSM``,
             ``X3D``, ``ResNet3dSlowOnly``...), with its ``init_cfg``/
@@ -27,20 +97,94 @@ class PerStepBackbone(BaseModule):
             (end-to-end training).
         chunk_size (int, optional): Frames/clips per backbone call.
             Defaults to None (all at once).
-        init_cfg (dict, optional): Initialisation config. Defaults to None.
+        random_init (bool): No pre-trained weights, on purpose: the backbone
+            starts from its own random initialisation and
+            :meth:`init_weights` logs one warning saying so. Defaults to
+            False.
+        init_cfg (dict, optional): Initialisation config, e.g.
+            ``dict(type='Pretrained', checkpoint='recognizer.pth')``.
+            Defaults to None.
     """
 
     def __init__(self,
                  backbone: dict,
                  frozen: bool = False,
                  chunk_size: Optional[int] = None,
+                 random_init: bool = False,
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(init_cfg=init_cfg)
         self.backbone = MODELS.build(backbone)
         self.frozen = frozen
         self.chunk_size = chunk_size
+        self.random_init = random_init
+        sources = self._named_weights()
+        if len(sources) > 1:
+            raise ValueError(
+                'PerStepBackbone: pretrained weights named in more than one '
+                f'place: {sources}; keep one')
+        if sources and random_init:
+            raise ValueError(
+                f'PerStepBackbone: random_init=True, but {sources[0][0]} '
+                f'names the pretrained weights {sources[0][1]!r}; drop one')
         if frozen:
             self.backbone.requires_grad_(False)
+
+    def _named_weights(self) -> List[tuple]:
+        """``[(where, checkpoint)]`` of every place that names weights."""
+        kind = type(self.backbone).__name__
+        sources = []
+        pretrained = getattr(self.backbone, 'pretrained', None)
+        if pretrained:
+            sources.append((f'{kind} pretrained', str(pretrained)))
+        for ckpt in _pretrained_checkpoints(
+                getattr(self.backbone, 'init_cfg', None)):
+            sources.append((f'{kind} init_cfg', ckpt))
+        for ckpt in _pretrained_checkpoints(self.init_cfg):
+            sources.append(('PerStepBackbone init_cfg', ckpt))
+        return sources
+
+    @property
+    def pretrained_source(self) -> Optional[str]:
+        """The file or URL of the pre-trained weights, None if none named."""
+        sources = self._named_weights()
+        return sources[0][1] if sources else None
+
+    def init_weights(self) -> None:
+        """Load the named pre-trained weights, or initialise at random.
+
+        Raises:
+            RuntimeError: The named weights cannot be loaded or leave some
+                backbone tensor unset (see :func:`load_every_tensor`).
+            ValueError: No weights are named and ``random_init`` is False.
+        """
+        if self._is_init:  # BaseModule warns about the second call
+            return super().init_weights()
+        kind = type(self.backbone).__name__
+        sources = self._named_weights()
+        if not sources:
+            if not self.random_init:
+                raise ValueError(
+                    f'PerStepBackbone: its {kind} names no pretrained '
+                    'weights; set the backbone\'s pretrained (or '
+                    "init_cfg=dict(type='Pretrained', checkpoint=...)), or "
+                    'random_init=True to start from random weights on '
+                    'purpose')
+            print_log(
+                f'PerStepBackbone: {kind} starts from random weights '
+                '(random_init=True, no pretrained weights)' +
+                (' and is frozen' if self.frozen else ''),
+                logger='current', level=logging.WARNING)
+            return super().init_weights()
+        where, source = sources[0]
+        print_log(f'PerStepBackbone: {kind} weights from {source} ({where})',
+                  logger='current')
+        if where.startswith('PerStepBackbone'):
+            # the backbone's own random init would be overwritten entirely
+            load = partial(initialize, self, self.init_cfg)
+        else:
+            load = super().init_weights
+        load_every_tensor(self.backbone, load, source)
+        self._is_init = True
 
     def train(self, mode: bool = True) -> 'PerStepBackbone':
         super().train(mode)

@@ -2,7 +2,7 @@
 from typing import Dict, Optional, Sequence
 
 import torch
-from mmengine.model import BaseModel
+from mmengine.model import BaseModel, ModuleDict
 
 from mmaction.registry import MODELS
 from mmaction.utils import OptSampleList
@@ -20,8 +20,10 @@ class Anticipator(BaseModel):
     Args:
         cls_head (dict): Head config, e.g. ``LSTMAnticipationHead``.
         modalities (Sequence[str]): Modalities the model reads.
-        backbones (dict[str, dict], optional): Backbone config per modality;
-            modalities without one are identity. Defaults to None.
+        backbones (dict[str, dict], optional): Backbone config per modality
+            (e.g. a ``PerStepBackbone``); modalities without one are
+            identity. :meth:`init_weights` initialises each, loading its
+            pre-trained weights. Defaults to None.
         data_preprocessor (dict, optional): Defaults to mmaction's
             ``MultiModalDataPreprocessor`` stacking each modality with an
             ``ActionDataPreprocessor`` (no normalisation).
@@ -48,7 +50,9 @@ class Anticipator(BaseModel):
         if unknown:
             raise ValueError(f'backbones given for {sorted(unknown)}, which '
                              f'are not in modalities {self.modalities}')
-        self.backbones = torch.nn.ModuleDict(
+        # mmengine's ModuleDict, a BaseModule: init_weights() reaches each
+        # backbone (torch's has no init_weights, so the recursion stopped)
+        self.backbones = ModuleDict(
             {m: MODELS.build(cfg)
              for m, cfg in (backbones or {}).items()})
         self.cls_head = MODELS.build(cls_head)
