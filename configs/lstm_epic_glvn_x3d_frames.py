@@ -1,8 +1,11 @@
 # LSTM baseline with GL+VN on EK55 raw frames: an X3D-S (3D) backbone on a
 # clip of 4 frames (every 2nd frame) ending at each step, average-pooled to
-# 432-d, feeding the LSTM head. Frozen backbone by default: give it
-# Kinetics weights (init_cfg=dict(type='Pretrained', checkpoint=...,
-# prefix='backbone.')) and set frozen=False to fine-tune.
+# 432-d, feeding the LSTM head. Frozen backbone by default (frozen=False to
+# fine-tune), with mmaction's Kinetics-400 X3D-S recognizer checkpoint: its
+# 'backbone.*' keys are the PerStepBackbone's, its head is ignored. Offline,
+# point at a local copy:
+#   --cfg-options model.backbones.imgs.init_cfg.checkpoint=/path/x3d_s.pth
+# Weights that cannot be loaded are an error at init_weights(), never random.
 _base_ = [
     '_base_/models/lstm_anticipator.py', '_base_/datasets/epic55_frames.py',
     '_base_/schedules/sgd_100e.py', '_base_/default_runtime.py'
@@ -38,7 +41,12 @@ model = dict(
             backbone=dict(
                 type='X3D', gamma_w=1, gamma_b=2.25, gamma_d=2.2),
             frozen=True,
-            chunk_size=64)),
+            chunk_size=64,
+            init_cfg=dict(
+                type='Pretrained',
+                checkpoint=('https://download.openmmlab.com/mmaction/v1.0/'
+                            'recognition/x3d/facebook/x3d_s_13x6x1_facebook-'
+                            'kinetics400-rgb_20201027-623825a0.pth')))),
     data_preprocessor=dict(
         type='MultiModalDataPreprocessor',
         preprocessors=dict(

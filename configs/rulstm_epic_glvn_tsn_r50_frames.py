@@ -2,6 +2,12 @@
 # backbone) on each step's frame, average-pooled to 2048-d, feeding one
 # RU-LSTM branch; trained end to end (set frozen=True to train the head
 # only). Batch 8 x 14 frames of 224x224: see README, "Memory".
+# The ImageNet weights are torchvision's resnet50 file (what
+# 'torchvision://resnet50' names, without needing torchvision), downloaded
+# once into $TORCH_HOME/hub/checkpoints/. Offline, point at a local copy:
+#   --cfg-options \
+#     model.backbones.imgs.backbone.pretrained=/path/resnet50-0676ba61.pth
+# Weights that cannot be loaded are an error at init_weights(), never random.
 _base_ = [
     '_base_/models/rulstm_anticipator.py', '_base_/datasets/epic55_frames.py',
     '_base_/schedules/sgd_100e.py', '_base_/default_runtime.py'
@@ -15,7 +21,8 @@ model = dict(
             backbone=dict(
                 type='ResNet',
                 depth=50,
-                pretrained='torchvision://resnet50',
+                pretrained=('https://download.pytorch.org/models/'
+                            'resnet50-0676ba61.pth'),
                 norm_eval=False),
             frozen=False)),
     data_preprocessor=dict(
