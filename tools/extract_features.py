@@ -7,8 +7,15 @@
 
 The config names the backbone (``model.backbones.imgs``, a
 ``PerStepBackbone``) and the frame pipeline (its test pipeline, applied to
-one step at a time); CKPT gives the weights (``none``: the backbone's own
-initialisation, e.g. ImageNet weights from its ``pretrained``/``init_cfg``).
+one step at a time); CKPT gives the weights: a checkpoint of the config's
+model, or ``none`` for the pre-trained weights the config names (the
+backbone's ``pretrained``/``init_cfg``, e.g. ImageNet). The tool prints
+where the weights came from; weights that do not load (missing file, no
+network, keys that do not match) are an error, and ``none`` with a backbone
+that names no weights is refused unless ``--allow-random-weights`` (random
+features are rarely what one wants). ``--cfg-options`` overrides the config,
+e.g. a local copy of the weights on a machine without network:
+``--cfg-options model.backbones.imgs.backbone.pretrained=resnet50.pth``.
 Keys are ``{video}_frame_{frame:010d}.jpg``, values raw float32: the feature
 datasets read the result unchanged. By default only the frames of the time
 grid of the segments in ``--ann-files`` are extracted (as RU-LSTM's reduced
@@ -27,6 +34,7 @@ import torch
 import lsant_mmaction  # noqa: F401  (environment fixes + registration)
 from lsant_mmaction.annotations import read_segments
 from lsant_mmaction.datasets.time_grid import frame_indices
+from mmengine.config import DictAction
 
 
 def parse_args():
@@ -49,6 +57,11 @@ def parse_args():
     parser.add_argument('--batch-size', type=int, default=32)
     parser.add_argument('--map-size-gb', type=float, default=64,
                         help='maximum LMDB size (virtual; default 64 GB)')
+    parser.add_argument('--allow-random-weights', action='store_true',
+                        help="with 'none': extract even if the backbone "
+                        'names no pre-trained weights (random features)')
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
+                        help='override config settings (key=value)')
     return parser.parse_args()
 
 
@@ -78,23 +91,56 @@ def all_frames(root, filename_tmpl):
     return frames
 
 
+def load_backbone_weights(model, args):
+    """Load the backbone's weights; return where they came from.
+
+    Raises:
+        SystemExit: ``none`` for a backbone that names no weights, without
+            ``--allow-random-weights``.
+        RuntimeError: the weights did not load (names the source).
+    """
+    from mmengine.runner import load_checkpoint
+
+    from lsant_mmaction.models.backbones.per_step_backbone import (
+        load_every_tensor)
+    backbone = model.backbones[args.modality]
+    if args.checkpoint.lower() != 'none':
+        load_every_tensor(
+            backbone, lambda: load_checkpoint(
+                model, args.checkpoint, map_location='cpu'), args.checkpoint)
+        return f'checkpoint {args.checkpoint}'
+    source = getattr(backbone, 'pretrained_source', None)
+    if source is None:
+        if not args.allow_random_weights:
+            raise SystemExit(
+                f'{args.config}: the {args.modality!r} backbone names no '
+                "pre-trained weights, so 'none' would extract features of a "
+                'random network: give a checkpoint, name the weights (e.g. '
+                '--cfg-options model.backbones.'
+                f'{args.modality}.backbone.pretrained=FILE), or pass '
+                '--allow-random-weights')
+        backbone.random_init = True  # logs its warning
+    backbone.init_weights()
+    return (f"the config's pretrained weights {source}" if source else
+            'random initialisation (--allow-random-weights)')
+
+
 def build(args):
     from mmengine.config import Config
     from mmengine.dataset import Compose
     from mmengine.registry import init_default_scope
-    from mmengine.runner import load_checkpoint
 
     from mmaction.registry import MODELS
     init_default_scope('mmaction')
     cfg = Config.fromfile(args.config)
+    if args.cfg_options:
+        cfg.merge_from_dict(args.cfg_options)
     model = MODELS.build(cfg.model)
     if args.modality not in model.backbones:
         raise KeyError(f'{args.config} has no backbone for modality '
                        f'{args.modality!r} (has {sorted(model.backbones)})')
-    if args.checkpoint.lower() == 'none':
-        model.init_weights()
-    else:
-        load_checkpoint(model, args.checkpoint, map_location='cpu')
+    print(f'{args.modality} backbone weights: '
+          f'{load_backbone_weights(model, args)}')
     model.eval()
     pipeline = cfg.test_dataloader.dataset.pipeline
     template = next((t.get('filename_tmpl', 'frame_{:010d}.jpg')

@@ -2,15 +2,19 @@
 extraction into an LMDB that the feature dataset reads back."""
 import os
 import os.path as osp
+import subprocess
+import sys
 
 import cv2
+import lmdb
 import numpy as np
 import pytest
 import torch
 
-from mmaction.registry import DATASETS, TRANSFORMS
+from mmaction.registry import DATASETS, MODELS, TRANSFORMS
 
 from ..conftest import ROOT, run_tool
+from ..weights_files import write_torchvision_resnet
 from .test_end_to_end import env
 
 TEST_CONFIG = '''
@@ -33,7 +37,7 @@ val_dataloader = dict(loader, dataset=dict(
     num_nouns=20))
 test_dataloader = val_dataloader
 model = dict(
-    backbones=dict(imgs=dict(backbone=dict(
+    backbones=dict(imgs=dict(random_init=True, backbone=dict(
         depth=18, num_stages=1, out_indices=(0, ), strides=(1, ),
         dilations=(1, ), pretrained=None))),
     cls_head=dict(
@@ -97,6 +101,7 @@ def test_train_test_and_extract(frames_root, tmp_path):
     second = run_tool(extract + ['data/demo/training.csv',
                                  'data/demo/validation.csv'], cwd=work,
                       env=env()).stdout
+    assert f'imgs backbone weights: checkpoint {ckpt}' in first
     done = int(first.split(' frames wanted')[0].split()[-1])
     assert f'{done} already in' in second
     # the feature dataset reads them back: equal to the backbone's output
@@ -155,3 +160,103 @@ def test_clip_indices_clamp_at_the_first_frame():
                                  frame_interval=2))
     assert load.clip_indices(np.array([2, 10])).tolist() == [1, 1, 2, 6, 8,
                                                              10]
+
+
+# the ResNet-50 config as it is, on 32x32 crops of a few small frames
+R50_CONFIG = '''
+_base_ = ['{root}/configs/rulstm_epic_glvn_tsn_r50_frames.py']
+pipeline = [
+    dict(type='LoadAnticipationFrames', clip_len=1),
+    dict(type='Resize', scale=(-1, 40)),
+    dict(type='CenterCrop', crop_size=32),
+    dict(type='FormatShape', input_format='NCHW'),
+    dict(type='PackActionInputs', collect_keys=('imgs', ),
+         meta_keys=('segment_id', 'video_id'))
+]
+test_dataloader = dict(dataset=dict(pipeline=pipeline))
+'''
+FRAMES = [('V1', 1), ('V1', 2), ('V2', 7)]
+
+
+@pytest.fixture(scope='module')
+def r50_work(tmp_path_factory):
+    """Three frames, the config and a ResNet-50 file with known values."""
+    work = tmp_path_factory.mktemp('r50')
+    rng = np.random.default_rng(1)
+    for video, frame in FRAMES:
+        os.makedirs(work / 'frames' / video, exist_ok=True)
+        cv2.imwrite(str(work / 'frames' / video / f'frame_{frame:010d}.jpg'),
+                    rng.integers(0, 255, (40, 54, 3), np.uint8))
+    (work / 'r50_cfg.py').write_text(R50_CONFIG.format(root=ROOT))
+    from mmengine.config import Config
+    cfg = Config.fromfile(str(work / 'r50_cfg.py'))
+    write_torchvision_resnet(MODELS.build(cfg.model.backbones.imgs.backbone),
+                             work / 'resnet50.pth')
+    return work
+
+
+def extract_cmd(work, *extra):
+    return [osp.join(ROOT, 'tools', 'extract_features.py'), 'r50_cfg.py',
+            'none', '--frames', 'frames', '--all-frames', '--out',
+            str(work / f'out{len(extra)}')] + list(extra)
+
+
+def test_extract_none_uses_the_configs_pretrained_weights(r50_work):
+    weights = str(r50_work / 'resnet50.pth')
+    out = run_tool(extract_cmd(
+        r50_work, '--cfg-options',
+        f'model.backbones.imgs.backbone.pretrained={weights}'),
+        cwd=str(r50_work), env=env()).stdout
+    assert f"imgs backbone weights: the config's pretrained weights " \
+        f'{weights}' in out
+    # a plain mmaction ResNet-50 from the same config and weights, on the
+    # same preprocessed frame, gives the same features
+    from mmengine.config import Config
+    from mmengine.dataset import Compose
+    cfg = Config.fromfile(str(r50_work / 'r50_cfg.py'))
+    cfg.merge_from_dict({'model.backbones.imgs.backbone.pretrained':
+                         weights})
+    plain = MODELS.build(cfg.model.backbones.imgs.backbone)
+    plain.init_weights()
+    plain.eval()
+    preprocess = MODELS.build(cfg.model.data_preprocessor)
+    pipeline = Compose(cfg.test_dataloader.dataset.pipeline)
+    env_ = lmdb.open(str(r50_work / 'out2'), readonly=True, lock=False)
+    with env_.begin() as txn:
+        assert txn.stat()['entries'] == len(FRAMES)
+        for video, frame in FRAMES:
+            packed = pipeline(dict(
+                frames_root=str(r50_work / 'frames'), video_id=video,
+                frame_inds=np.array([frame]), segment_id='s'))
+            imgs = preprocess(dict(
+                inputs=dict(imgs=[packed['inputs']['imgs']]),
+                data_samples=[packed['data_samples']]))['inputs']['imgs']
+            with torch.no_grad():
+                expected = plain(imgs[:, 0]).mean((2, 3))[0]  # (2048, )
+            got = np.frombuffer(
+                txn.get(f'{video}_frame_{frame:010d}.jpg'.encode()),
+                np.float32)
+            np.testing.assert_allclose(got, expected.numpy(), rtol=1e-4,
+                                       atol=1e-5)
+    env_.close()
+
+
+def test_extract_none_refuses_random_weights_unless_asked(r50_work):
+    # (weights named but unavailable: tests/test_frame_configs.py)
+    def fails(*extra):
+        proc = subprocess.run([sys.executable] + extract_cmd(r50_work,
+                                                             *extra),
+                              cwd=str(r50_work), env=env(),
+                              capture_output=True, text=True, timeout=300)
+        assert proc.returncode != 0
+        return proc.stderr
+    no_weights = ('--cfg-options', 'model.backbones.imgs.backbone.'
+                  'pretrained=None')
+    assert "names no pre-trained weights, so 'none' would extract " \
+        'features of a random network' in fails(*no_weights)
+    out = run_tool(extract_cmd(r50_work, *no_weights,
+                               '--allow-random-weights'),
+                   cwd=str(r50_work), env=env())
+    assert 'imgs backbone weights: random initialisation ' \
+        '(--allow-random-weights)' in out.stdout
+    assert 'ResNet starts from random weights' in out.stdout + out.stderr
