@@ -16,8 +16,13 @@ default_hooks = dict(
     sampler_seed=dict(type='DistSamplerSeedHook'),
     sync_buffers=dict(type='SyncBuffersHook'))
 
-# work_dir/best.pth -> the best checkpoint, for the next stage of a recipe
-custom_hooks = [dict(type='BestCheckpointLinkHook')]
+custom_hooks = [
+    # work_dir/best.pth -> the best checkpoint, for the next stage of a recipe
+    dict(type='BestCheckpointLinkHook'),
+    # random generator states in every checkpoint: --resume ends exactly
+    # where the uninterrupted run would
+    dict(type='RandomStateHook'),
+]
 
 env_cfg = dict(
     cudnn_benchmark=False,
