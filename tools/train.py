@@ -1,12 +1,49 @@
 """Train an anticipation model: ``python tools/train.py CONFIG [options]``."""
 import argparse
+import logging
 import os
 import os.path as osp
+import re
+from typing import Optional, Tuple
 
 import lsant_mmaction  # noqa: F401  (environment fixes + registration)
 from lsant_mmaction.compat import setup_distributed
+from lsant_mmaction.engine.checkpoint import read_checkpoint
 from mmengine.config import Config, DictAction
+from mmengine.logging import print_log
 from mmengine.runner import Runner
+
+
+class CfgOptionsAction(DictAction):
+    """mmengine's ``--cfg-options`` parser, keeping literal strings intact.
+
+    mmengine's :class:`DictAction` deletes every space of a value and splits
+    it at commas (``data_root=/data/my set/`` becomes ``/data/myset/``). Here
+    a value in quotes inside the argument (``'key="/data/my set/"'``) is
+    taken literally, and an unquoted value with spaces but no list syntax
+    (no comma, no leading bracket) keeps its spaces. Everything else is
+    parsed as mmengine does (``key=1,2``, ``key=[a,b]``, ``key=True``).
+    """
+
+    @staticmethod
+    def _parse_value(val: str):
+        stripped = val.strip()
+        if (len(stripped) >= 2 and stripped[0] == stripped[-1]
+                and stripped[0] in '\'"'):
+            return stripped[1:-1]
+        if (' ' in stripped and ',' not in stripped
+                and not stripped.startswith(('[', '('))):
+            return DictAction._parse_int_float_bool(stripped)
+        return DictAction._parse_iterable(val)
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        options = dict(getattr(namespace, self.dest, None) or {})
+        for kv in values or []:
+            if '=' not in kv:
+                parser.error(f'{option_string} expects key=value, got {kv!r}')
+            key, val = kv.split('=', maxsplit=1)
+            options[key] = self._parse_value(val)
+        setattr(namespace, self.dest, options)
 
 
 def parse_args():
@@ -19,7 +56,8 @@ def parse_args():
         type=str,
         const='auto',
         help='resume from the given checkpoint, or from the latest one in '
-        'the work_dir when no path is given')
+        'the work_dir when no path is given (an unreadable latest '
+        'checkpoint is reported and the newest readable earlier one used)')
     parser.add_argument(
         '--amp', action='store_true', help='mixed precision training')
     parser.add_argument(
@@ -38,9 +76,11 @@ def parse_args():
     parser.add_argument(
         '--cfg-options',
         nargs='+',
-        action=DictAction,
+        action=CfgOptionsAction,
         help='override settings of the config, key=value (e.g. '
-        'train_dataloader.dataset.data_root=DIR)')
+        'train_dataloader.dataset.data_root=DIR); a value with spaces or '
+        'commas is kept as one string when quoted inside the argument: '
+        '\'key="/my data/"\'')
     parser.add_argument(
         '--launcher',
         choices=['none', 'pytorch', 'slurm', 'mpi'],
@@ -67,10 +107,6 @@ def merge_args(cfg, args):
     if args.amp:
         cfg.optim_wrapper.type = 'AmpOptimWrapper'
         cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
-    if args.resume == 'auto':
-        cfg.resume, cfg.load_from = True, None
-    elif args.resume is not None:
-        cfg.resume, cfg.load_from = True, args.resume
     if args.seed is not None or args.deterministic:
         cfg.randomness = dict(
             seed=args.seed,
@@ -78,8 +114,112 @@ def merge_args(cfg, args):
             deterministic=args.deterministic)
     if args.cfg_options is not None:
         cfg.merge_from_dict(args.cfg_options)
+    if args.resume is not None:
+        resume_from(cfg, args)
     setup_distributed(cfg, args.launcher)
     return cfg
+
+
+_CHECKPOINT_NAME = re.compile(r'^(epoch|iter)_(\d+)\.pth$')
+
+
+def _is_rank_zero() -> bool:
+    return int(os.environ.get('RANK', os.environ.get('SLURM_PROCID',
+                                                     '0'))) == 0
+
+
+def _warn(message: str) -> None:
+    if _is_rank_zero():
+        print_log(message, logger='current', level=logging.WARNING)
+
+
+def _earlier_checkpoints(work_dir: str, last: str) -> list:
+    """``epoch_N.pth`` / ``iter_N.pth`` in ``work_dir`` older than ``last``
+    (by their number), newest first."""
+    named = _CHECKPOINT_NAME.match(osp.basename(last))
+    found = []
+    for name in os.listdir(work_dir):
+        m = _CHECKPOINT_NAME.match(name)
+        path = osp.abspath(osp.join(work_dir, name))
+        if not m or osp.abspath(path) == osp.abspath(last):
+            continue
+        if named and (m.group(1) != named.group(1)
+                      or int(m.group(2)) >= int(named.group(2))):
+            continue
+        found.append((m.group(1), int(m.group(2)), path))
+    return [path for _, _, path in sorted(found, reverse=True)]
+
+
+def find_resume_checkpoint(resume: str,
+                           work_dir: str) -> Tuple[Optional[str], dict]:
+    """The checkpoint a ``--resume`` run starts from, read and checked.
+
+    Args:
+        resume (str): ``'auto'`` (the checkpoint that ``work_dir/
+            last_checkpoint`` names) or a checkpoint path.
+        work_dir (str): The run's work dir.
+
+    Returns:
+        tuple: The path (``None`` when ``'auto'`` finds nothing saved yet:
+        the run starts from scratch, as mmengine does) and the checkpoint.
+
+    Raises:
+        FileNotFoundError, ValueError: an explicit path that cannot be read,
+            or no readable checkpoint for ``'auto'``; the messages name the
+            files.
+    """
+    if resume != 'auto':
+        return resume, read_checkpoint(resume)  # fails naming the path
+    record = osp.join(work_dir, 'last_checkpoint')
+    if not osp.isfile(record):
+        return None, {}
+    with open(record) as f:
+        last = f.read().strip()
+    errors = []
+    if last:
+        try:
+            return last, read_checkpoint(last)
+        except (OSError, ValueError) as e:
+            errors.append(str(e))
+    else:
+        errors.append(f'{record} is empty (a run was killed while writing '
+                      'it)')
+        last = record
+    for path in _earlier_checkpoints(work_dir, last):
+        try:
+            checkpoint = read_checkpoint(path)
+        except (OSError, ValueError) as e:
+            errors.append(str(e))
+            continue
+        _warn(f'Cannot resume from the latest checkpoint: {errors[0]}. '
+              f'Resuming from the newest readable earlier checkpoint, '
+              f'{path}, instead.' + (f' Also unreadable: {errors[1:]}'
+                                     if len(errors) > 1 else ''))
+        return path, checkpoint
+    raise ValueError('--resume: no readable checkpoint in '
+                     f'{work_dir}:\n  ' + '\n  '.join(errors))
+
+
+def resume_from(cfg, args) -> None:
+    """Point the config at a readable checkpoint to resume from, and take
+    the run's seed from it unless the command line gives one (the data
+    sampler is seeded before mmengine would read the checkpoint)."""
+    path, checkpoint = find_resume_checkpoint(args.resume, cfg.work_dir)
+    cfg.resume, cfg.load_from = True, path
+    meta = checkpoint.get('meta') or {}
+    randomness = cfg.get('randomness') or {}
+    if path is None or meta.get('seed') is None or args.seed is not None \
+            or randomness.get('seed') is not None:
+        return
+    saved = {}
+    try:  # the resumed run's own randomness settings (deterministic...)
+        saved = Config.fromstring(meta['cfg'], '.py').get('randomness') or {}
+    except Exception:  # noqa: BLE001 - older or foreign checkpoints
+        pass
+    merged = dict(saved)
+    merged.update((k, v) for k, v in randomness.items() if v is not None)
+    merged['seed'] = meta['seed']
+    cfg.randomness = merged
 
 
 def main():
