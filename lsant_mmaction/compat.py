@@ -8,8 +8,9 @@ Each fix is a no-op where the environment does not need it.
 2. torch >= 2.6 loads checkpoints with ``weights_only=True``; mmengine
    checkpoints hold ``HistoryBuffer`` and numpy objects. They are registered
    as safe globals.
-3. ``--launcher pytorch`` without CUDA: :func:`setup_distributed` starts a
-   gloo process group and tells mmengine not to pass CUDA device ids to DDP.
+3. ``--launcher pytorch`` or ``slurm`` without CUDA: :func:`setup_distributed`
+   starts a gloo process group and tells mmengine not to pass CUDA device
+   ids to DDP.
 4. Known noise (mmcv-lite's deformable-attention warning, FileClient and
    pkg_resources deprecations) is filtered: Python warnings by message, and
    mmengine's own log lines by a filter on every ``MMLogger``.
@@ -137,12 +138,17 @@ def _history_buffer_getattr(obj, name: str):
 
 
 def setup_distributed(cfg, launcher: str) -> None:
-    """Prepare a config for ``--launcher`` runs on machines without CUDA.
+    """Prepare a config for ``--launcher`` runs.
 
-    With CUDA this only makes sure the backend is nccl (mmengine's default).
+    With CUDA this only makes sure the backend is nccl (mmengine's default)
+    and, for ``slurm``, that ``MASTER_ADDR`` is resolved (see
+    :func:`slurm_master_addr`); mmengine initialises the process group.
     Without CUDA it initialises a gloo process group before the runner is
-    built (mmengine would call ``torch.cuda.set_device``) and sets the DDP
-    wrapper's ``device_ids`` to ``None``.
+    built (mmengine would call ``torch.cuda.set_device``), from torchrun's
+    variables (``pytorch``) or from slurm's (``slurm``: ``SLURM_PROCID``,
+    ``SLURM_NTASKS``, ``SLURM_LOCALID``, ``SLURM_NODELIST``,
+    ``MASTER_PORT`` defaulting to 29500), and sets the DDP wrapper's
+    ``device_ids`` to ``None``.
 
     Args:
         cfg (mmengine.Config): The config to adjust in place.
@@ -154,20 +160,85 @@ def setup_distributed(cfg, launcher: str) -> None:
     import torch.distributed as dist
     env_cfg = cfg.setdefault('env_cfg', {})
     dist_cfg = env_cfg.setdefault('dist_cfg', {})
+    if launcher == 'slurm':
+        _slurm_environment()
     if torch.cuda.is_available():
         dist_cfg.setdefault('backend', 'nccl')
         return
     dist_cfg['backend'] = 'gloo'
-    if launcher != 'pytorch':
+    if launcher not in ('pytorch', 'slurm'):
         raise ValueError(
             f'--launcher {launcher} without CUDA is not supported; '
-            'use --launcher pytorch (tools/dist_train.sh).')
+            'use --launcher pytorch (tools/dist_train.sh) or slurm.')
     if not dist.is_initialized():
         dist.init_process_group(backend='gloo')
     wrapper = cfg.get('model_wrapper_cfg') or dict(
         type='MMDistributedDataParallel', broadcast_buffers=False)
     wrapper['device_ids'] = None
     cfg.model_wrapper_cfg = wrapper
+
+
+def _slurm_environment() -> None:
+    """Set torch's ``RANK``, ``WORLD_SIZE``, ``LOCAL_RANK``, ``MASTER_ADDR``
+    and ``MASTER_PORT`` from the variables slurm gives each task."""
+    missing = [
+        name for name in ('SLURM_PROCID', 'SLURM_NTASKS', 'SLURM_NODELIST')
+        if name not in os.environ
+    ]
+    if missing:
+        raise RuntimeError(
+            f'--launcher slurm needs the variables srun sets; missing: '
+            f'{", ".join(missing)} (start it with tools/slurm_train.sh or '
+            'srun)')
+    rank = os.environ['SLURM_PROCID']
+    os.environ['RANK'] = rank
+    os.environ['WORLD_SIZE'] = os.environ['SLURM_NTASKS']
+    os.environ['LOCAL_RANK'] = os.environ.get('SLURM_LOCALID', rank)
+    os.environ.setdefault('MASTER_PORT', '29500')
+    os.environ['MASTER_ADDR'] = slurm_master_addr(os.environ)
+
+
+def slurm_master_addr(environ) -> str:
+    """The host of rank 0 in a slurm job.
+
+    ``MASTER_ADDR`` when set; otherwise the first host of
+    ``SLURM_NODELIST``, expanded with ``scontrol show hostnames`` (as
+    mmengine does) or, without ``scontrol``, taken as is when it names a
+    single host.
+
+    Args:
+        environ (Mapping[str, str]): The environment variables.
+
+    Returns:
+        str: The address.
+
+    Raises:
+        RuntimeError: A compressed node list (``node[01-04]``) with no
+            ``scontrol`` to expand it, or no host at all.
+    """
+    if environ.get('MASTER_ADDR'):
+        return environ['MASTER_ADDR']
+    import shutil
+    import subprocess
+    nodelist = environ.get('SLURM_NODELIST', '')
+    if shutil.which('scontrol'):
+        proc = subprocess.run(['scontrol', 'show', 'hostnames', nodelist],
+                              capture_output=True, text=True)
+        hosts = proc.stdout.split()
+        if proc.returncode == 0 and hosts:
+            return hosts[0]
+        raise RuntimeError(
+            f'scontrol show hostnames {nodelist!r} failed '
+            f'({proc.returncode}): {proc.stderr.strip()}; set MASTER_ADDR '
+            'to the host of rank 0')
+    if nodelist and not re.search(r'[\[\],\s]', nodelist):
+        return nodelist
+    raise RuntimeError(
+        f'cannot find the master address of the slurm job: MASTER_ADDR is '
+        f'not set and SLURM_NODELIST={nodelist!r} cannot be expanded '
+        'without scontrol; set MASTER_ADDR to the host of rank 0 (e.g. '
+        'MASTER_ADDR=$(scontrol show hostnames "$SLURM_NODELIST" | head -n1) '
+        'in the batch script)')
 
 
 def apply() -> None:

@@ -51,3 +51,56 @@ def test_mmengine_noise_is_filtered():
     logger.removeHandler(handler)
     assert 'FileClient' not in stream.getvalue()
     assert 'a real warning' in stream.getvalue()
+
+
+@pytest.fixture
+def slurm_env(monkeypatch):
+    """A slurm task's variables (rank 1 of 2), nothing torch-specific."""
+    for name in ('MASTER_ADDR', 'MASTER_PORT', 'RANK', 'WORLD_SIZE',
+                 'LOCAL_RANK'):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv('SLURM_PROCID', '1')
+    monkeypatch.setenv('SLURM_NTASKS', '2')
+    monkeypatch.setenv('SLURM_LOCALID', '1')
+    monkeypatch.setenv('SLURM_NODELIST', 'localhost')
+    monkeypatch.setenv('PATH', '/nonexistent')  # no scontrol here
+    return monkeypatch
+
+
+def test_slurm_variables_become_torch_variables(slurm_env):
+    import os
+    from lsant_mmaction.compat import _slurm_environment
+    slurm_env.setenv('MASTER_ADDR', '10.0.0.7')
+    _slurm_environment()
+    assert (os.environ['RANK'], os.environ['WORLD_SIZE'],
+            os.environ['LOCAL_RANK'], os.environ['MASTER_ADDR'],
+            os.environ['MASTER_PORT']) == ('1', '2', '1', '10.0.0.7',
+                                           '29500')
+
+
+def test_slurm_master_addr_without_scontrol(slurm_env):
+    from lsant_mmaction.compat import slurm_master_addr
+    assert slurm_master_addr({'MASTER_ADDR': 'n1', 'SLURM_NODELIST':
+                              'gpu[01-04]'}) == 'n1'
+    assert slurm_master_addr({'SLURM_NODELIST': 'gpu07'}) == 'gpu07'
+    for nodelist in ('gpu[01-04]', 'gpu01,gpu02', ''):
+        with pytest.raises(RuntimeError, match='set MASTER_ADDR'):
+            slurm_master_addr({'SLURM_NODELIST': nodelist})
+
+
+def test_slurm_master_addr_with_scontrol(slurm_env, tmp_path):
+    from lsant_mmaction.compat import slurm_master_addr
+    scontrol = tmp_path / 'scontrol'
+    scontrol.write_text('#!/bin/sh\n[ "$3" = "gpu[01-04]" ] || exit 1\n'
+                        'echo gpu01\necho gpu02\n')
+    scontrol.chmod(0o755)
+    slurm_env.setenv('PATH', str(tmp_path))
+    assert slurm_master_addr({'SLURM_NODELIST': 'gpu[01-04]'}) == 'gpu01'
+
+
+def test_slurm_launcher_outside_slurm_is_a_clear_error(monkeypatch):
+    from mmengine.config import Config
+    from lsant_mmaction.compat import setup_distributed
+    monkeypatch.delenv('SLURM_PROCID', raising=False)
+    with pytest.raises(RuntimeError, match='SLURM_PROCID'):
+        setup_distributed(Config(dict()), 'slurm')

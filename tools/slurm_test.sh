@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Usage: [GPUS=8] [GPUS_PER_NODE=8] [CPUS_PER_TASK=5] [SRUN_ARGS="..."] \
+#     tools/slurm_test.sh PARTITION JOB_NAME CONFIG CHECKPOINT [test.py options]
+# One slurm task per device (srun, --launcher slurm). SRUN_ARGS is split at
+# spaces into extra srun options; everything after CHECKPOINT goes to
+# tools/test.py as given (quoted arguments stay whole).
+set -euo pipefail
+if [ $# -lt 4 ]; then
+    sed -n '2,6p' "$0" >&2
+    exit 2
+fi
+PARTITION=$1
+JOB_NAME=$2
+CONFIG=$3
+CHECKPOINT=$4
+GPUS=${GPUS:-8}
+GPUS_PER_NODE=${GPUS_PER_NODE:-$(( GPUS < 8 ? GPUS : 8 ))}
+CPUS_PER_TASK=${CPUS_PER_TASK:-5}
+read -r -a EXTRA_SRUN <<< "${SRUN_ARGS:-}"
+TOOLS="$(cd "$(dirname "$0")" && pwd)"
+
+PYTHONPATH="$TOOLS/..${PYTHONPATH:+:$PYTHONPATH}" \
+srun -p "$PARTITION" \
+    --job-name="$JOB_NAME" \
+    --gres=gpu:"$GPUS_PER_NODE" \
+    --ntasks="$GPUS" \
+    --ntasks-per-node="$GPUS_PER_NODE" \
+    --cpus-per-task="$CPUS_PER_TASK" \
+    --kill-on-bad-exit=1 \
+    "${EXTRA_SRUN[@]}" \
+    python -u "$TOOLS/test.py" "$CONFIG" "$CHECKPOINT" \
+    --launcher slurm "${@:5}"

@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Usage: [GPUS=8] [GPUS_PER_NODE=8] [CPUS_PER_TASK=5] [SRUN_ARGS="..."] \
+#     tools/slurm_train.sh PARTITION JOB_NAME CONFIG WORK_DIR [train.py options]
+# One slurm task per device (srun, --launcher slurm). GPUS tasks in all,
+# GPUS_PER_NODE per node: GPUS=16 GPUS_PER_NODE=8 trains on two nodes.
+# SRUN_ARGS is split at spaces into extra srun options (e.g.
+# SRUN_ARGS="--quotatype=auto --time=2-00:00:00"); everything after WORK_DIR
+# goes to tools/train.py as given (quoted arguments stay whole).
+set -euo pipefail
+if [ $# -lt 4 ]; then
+    sed -n '2,8p' "$0" >&2
+    exit 2
+fi
+PARTITION=$1
+JOB_NAME=$2
+CONFIG=$3
+WORK_DIR=$4
+GPUS=${GPUS:-8}
+GPUS_PER_NODE=${GPUS_PER_NODE:-$(( GPUS < 8 ? GPUS : 8 ))}
+CPUS_PER_TASK=${CPUS_PER_TASK:-5}
+read -r -a EXTRA_SRUN <<< "${SRUN_ARGS:-}"
+TOOLS="$(cd "$(dirname "$0")" && pwd)"
+
+PYTHONPATH="$TOOLS/..${PYTHONPATH:+:$PYTHONPATH}" \
+srun -p "$PARTITION" \
+    --job-name="$JOB_NAME" \
+    --gres=gpu:"$GPUS_PER_NODE" \
+    --ntasks="$GPUS" \
+    --ntasks-per-node="$GPUS_PER_NODE" \
+    --cpus-per-task="$CPUS_PER_TASK" \
+    --kill-on-bad-exit=1 \
+    "${EXTRA_SRUN[@]}" \
+    python -u "$TOOLS/train.py" "$CONFIG" --work-dir "$WORK_DIR" \
+    --launcher slurm "${@:5}"
