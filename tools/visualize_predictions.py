@@ -26,6 +26,7 @@ from lsant_mmaction.engine.checkpoint import (check_checkpoint_fits,
                                               read_checkpoint)
 from lsant_mmaction.evaluation import load_predictions
 from lsant_mmaction.priors import check_prior
+from mmengine.config import Config, DictAction
 
 
 def parse_args():
@@ -41,6 +42,10 @@ def parse_args():
     parser.add_argument('--time', type=float, default=1.0,
                         help='anticipation time to show (default 1.0 s)')
     parser.add_argument('--out', required=True, help='output folder')
+    parser.add_argument(
+        '--cfg-options', nargs='+', action=DictAction,
+        help='override settings of the config, key=value (as given to '
+        'tools/test.py)')
     return parser.parse_args()
 
 
@@ -93,8 +98,9 @@ def draw(path, title, panels):
 
 def main():
     args = parse_args()
-    from mmengine.config import Config
     cfg = Config.fromfile(args.config)
+    if args.cfg_options is not None:
+        cfg.merge_from_dict(args.cfg_options)
     data_root = cfg.test_dataloader.dataset.get('data_root', '')
     names = action_names(osp.join(data_root, 'actions.csv'))
     results = {int(r['segment_id']): r for r in load_predictions(args.dump)}

@@ -2,7 +2,6 @@
 the real tools on the tiny demo data."""
 import os
 import os.path as osp
-import pickle
 import subprocess
 import sys
 
@@ -11,6 +10,7 @@ import pytest
 import torch
 from mmengine.config import Config
 
+from lsant_mmaction.evaluation import load_predictions
 from mmaction.registry import DATASETS, MODELS
 
 from ..conftest import ROOT, run_tool
@@ -102,9 +102,8 @@ def test_converted_official_fusion_reproduces_the_oracle(demo_root,
     run_tool([TEST, config('rulstm_demo_glvn'), dst, '--work-dir',
               str(tmp_path / 'w'), '--dump', dump, '--cfg-options'] + FAST,
              cwd=demo_root, env=env())
-    with open(dump, 'rb') as f:
-        results = {int(r['segment_id']): r['pred_score'] for r in
-                   pickle.load(f)}
+    results = {int(r['segment_id']): torch.from_numpy(r['pred_score'])
+               for r in load_predictions(dump)}
     cfg = Config.fromfile(config('rulstm_demo_glvn'))
     dataset = DATASETS.build(dict(
         cfg.test_dataloader.dataset,
