@@ -58,7 +58,10 @@ def slurm_env(monkeypatch):
     """A slurm task's variables (rank 1 of 2), nothing torch-specific."""
     for name in ('MASTER_ADDR', 'MASTER_PORT', 'RANK', 'WORLD_SIZE',
                  'LOCAL_RANK'):
-        monkeypatch.delenv(name, raising=False)
+        # setenv first: monkeypatch restores only the names it has seen,
+        # and _slurm_environment sets these for the whole process
+        monkeypatch.setenv(name, '')
+        monkeypatch.delenv(name)
     monkeypatch.setenv('SLURM_PROCID', '1')
     monkeypatch.setenv('SLURM_NTASKS', '2')
     monkeypatch.setenv('SLURM_LOCALID', '1')

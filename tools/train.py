@@ -123,14 +123,13 @@ def merge_args(cfg, args):
 _CHECKPOINT_NAME = re.compile(r'^(epoch|iter)_(\d+)\.pth$')
 
 
-def _is_rank_zero() -> bool:
-    return int(os.environ.get('RANK', os.environ.get('SLURM_PROCID',
-                                                     '0'))) == 0
-
-
-def _warn(message: str) -> None:
-    if _is_rank_zero():
-        print_log(message, logger='current', level=logging.WARNING)
+def _is_rank_zero(launcher: str) -> bool:
+    """Rank 0 before the process group exists (torchrun's ``RANK``,
+    slurm's ``SLURM_PROCID``); every process of a ``none`` launch."""
+    if launcher == 'none':
+        return True
+    rank = os.environ.get('RANK', os.environ.get('SLURM_PROCID', '0'))
+    return int(rank) == 0
 
 
 def _earlier_checkpoints(work_dir: str, last: str) -> list:
@@ -151,13 +150,16 @@ def _earlier_checkpoints(work_dir: str, last: str) -> list:
 
 
 def find_resume_checkpoint(resume: str,
-                           work_dir: str) -> Tuple[Optional[str], dict]:
+                           work_dir: str,
+                           warn: bool = True) -> Tuple[Optional[str], dict]:
     """The checkpoint a ``--resume`` run starts from, read and checked.
 
     Args:
         resume (str): ``'auto'`` (the checkpoint that ``work_dir/
             last_checkpoint`` names) or a checkpoint path.
         work_dir (str): The run's work dir.
+        warn (bool): Log the fallback to an earlier checkpoint (rank 0
+            does, the other ranks do not). Defaults to ``True``.
 
     Returns:
         tuple: The path (``None`` when ``'auto'`` finds nothing saved yet:
@@ -191,10 +193,14 @@ def find_resume_checkpoint(resume: str,
         except (OSError, ValueError) as e:
             errors.append(str(e))
             continue
-        _warn(f'Cannot resume from the latest checkpoint: {errors[0]}. '
-              f'Resuming from the newest readable earlier checkpoint, '
-              f'{path}, instead.' + (f' Also unreadable: {errors[1:]}'
-                                     if len(errors) > 1 else ''))
+        if warn:
+            print_log(
+                f'Cannot resume from the latest checkpoint: {errors[0]}. '
+                f'Resuming from the newest readable earlier checkpoint, '
+                f'{path}, instead.' + (f' Also unreadable: {errors[1:]}'
+                                       if len(errors) > 1 else ''),
+                logger='current',
+                level=logging.WARNING)
         return path, checkpoint
     raise ValueError('--resume: no readable checkpoint in '
                      f'{work_dir}:\n  ' + '\n  '.join(errors))
@@ -204,7 +210,8 @@ def resume_from(cfg, args) -> None:
     """Point the config at a readable checkpoint to resume from, and take
     the run's seed from it unless the command line gives one (the data
     sampler is seeded before mmengine would read the checkpoint)."""
-    path, checkpoint = find_resume_checkpoint(args.resume, cfg.work_dir)
+    path, checkpoint = find_resume_checkpoint(
+        args.resume, cfg.work_dir, warn=_is_rank_zero(args.launcher))
     cfg.resume, cfg.load_from = True, path
     meta = checkpoint.get('meta') or {}
     randomness = cfg.get('randomness') or {}

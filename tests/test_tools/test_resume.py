@@ -214,7 +214,7 @@ def test_resume_takes_the_seed_of_the_checkpoint(tmp_path):
     _checkpoint(tmp_path / 'epoch_1.pth', 1)
     (tmp_path / 'last_checkpoint').write_text(str(tmp_path / 'epoch_1.pth'))
     args = tool.argparse.Namespace(resume='auto', seed=None,
-                                   deterministic=False)
+                                   deterministic=False, launcher='none')
     cfg = Config(dict(work_dir=str(tmp_path)))
     tool.resume_from(cfg, args)
     assert cfg.resume and cfg.load_from == str(tmp_path / 'epoch_1.pth')
