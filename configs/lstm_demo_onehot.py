@@ -9,9 +9,8 @@ _base_ = [
 model = dict(
     modalities=('rgb', 'flow', 'obj'),
     cls_head=dict(
-        num_classes=65,
+        num_classes={{_base_.num_classes}},
         in_channels=276,
-        modalities=('rgb', 'flow', 'obj'),
         loss_cls=dict(alpha=0.0)))
 
 train_cfg = dict(max_epochs=10)

@@ -9,11 +9,11 @@ _base_ = [
 model = dict(
     modalities=('rgb', 'flow', 'obj'),
     cls_head=dict(
-        num_classes=65,
+        num_classes={{_base_.num_classes}},
         in_channels=276,
-        modalities=('rgb', 'flow', 'obj'),
         loss_cls=dict(
-            alpha=0.5, prior={{_base_.priors.te}}, num_classes=65)))
+            alpha=0.5, prior={{_base_.priors.te}},
+            num_classes={{_base_.num_classes}})))
 
 train_cfg = dict(max_epochs=10)
 default_hooks = dict(logger=dict(interval=10))

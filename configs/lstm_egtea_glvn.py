@@ -9,11 +9,11 @@ _base_ = [
 model = dict(
     modalities=('rgb', 'flow'),
     cls_head=dict(
-        num_classes=106,
+        num_classes={{_base_.num_classes}},
         in_channels=2048,
-        modalities=('rgb', 'flow'),
         loss_cls=dict(
-            alpha=0.5, prior={{_base_.priors.glvn}}, num_classes=106)))
+            alpha=0.5, prior={{_base_.priors.glvn}},
+            num_classes={{_base_.num_classes}})))
 train_dataloader = dict(dataset=dict(pipeline={{_base_.pipelines.rgb_flow}}))
 val_dataloader = dict(dataset=dict(pipeline={{_base_.pipelines.rgb_flow}}))
 test_dataloader = dict(dataset=dict(pipeline={{_base_.pipelines.rgb_flow}}))

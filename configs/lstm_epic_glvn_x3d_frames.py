@@ -7,7 +7,8 @@
 #   --cfg-options model.backbones.imgs.init_cfg.checkpoint=/path/x3d_s.pth
 # Weights that cannot be loaded are an error at init_weights(), never random.
 _base_ = [
-    '_base_/models/lstm_anticipator.py', '_base_/datasets/epic55_frames.py',
+    '_base_/models/lstm_anticipator.py',
+    '_base_/datasets/epic55_features.py',
     '_base_/schedules/sgd_100e.py', '_base_/default_runtime.py'
 ]
 
@@ -29,9 +30,14 @@ test_pipeline = [
     dict(type='PackActionInputs', collect_keys=('imgs', ),
          meta_keys={{_base_.meta_keys}})
 ]
-train_dataloader = dict(dataset=dict(pipeline=train_pipeline))
-val_dataloader = dict(dataset=dict(pipeline=test_pipeline))
-test_dataloader = dict(dataset=dict(pipeline=test_pipeline))
+# 14 clips per sample: a small batch (see README, "Memory")
+train_dataloader = dict(
+    batch_size=8,
+    dataset=dict(data_prefix=dict(frames='frames'), pipeline=train_pipeline))
+val_dataloader = dict(
+    batch_size=8,
+    dataset=dict(data_prefix=dict(frames='frames'), pipeline=test_pipeline))
+test_dataloader = val_dataloader
 
 model = dict(
     modalities=('imgs', ),
@@ -56,7 +62,9 @@ model = dict(
                 std=[57.38, 57.38, 57.38],
                 format_shape='NCTHW'))),
     cls_head=dict(
+        num_classes={{_base_.num_classes}},
         in_channels=432,
-        modalities=('imgs', ),
         loss_cls=dict(
-            alpha=0.5, prior={{_base_.priors.glvn}}, num_classes=2513)))
+            alpha=0.5,
+            prior={{_base_.priors.glvn}},
+            num_classes={{_base_.num_classes}})))

@@ -9,7 +9,6 @@ _base_ = [
 model = dict(
     modalities=('rgb', 'flow', 'obj'),
     cls_head=dict(
-        num_classes=2513,
+        num_classes={{_base_.num_classes}},
         in_channels=2400,
-        modalities=('rgb', 'flow', 'obj'),
         loss_cls=dict(alpha=0.0)))

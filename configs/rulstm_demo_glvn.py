@@ -13,8 +13,7 @@ _base_ = [
 model = dict(
     modalities=('rgb', 'flow', 'obj'),
     cls_head=dict(
-        num_classes=65,
-        modalities=('rgb', 'flow', 'obj'),
+        num_classes={{_base_.num_classes}},
         branches=dict(
             _delete_=True,
             rgb=dict(
@@ -42,7 +41,8 @@ model = dict(
                     checkpoint='work_dirs/rulstm_demo_glvn_obj/best.pth',
                     prefix='cls_head.branch.'))),
         loss_cls=dict(
-            alpha=0.5, prior={{_base_.priors.glvn}}, num_classes=65)))
+            alpha=0.5, prior={{_base_.priors.glvn}},
+            num_classes={{_base_.num_classes}})))
 
 train_cfg = dict(max_epochs=5)
 default_hooks = dict(logger=dict(interval=10))

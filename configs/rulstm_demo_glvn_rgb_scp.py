@@ -11,13 +11,13 @@ _base_ = [
 model = dict(
     modalities=('rgb', ),
     cls_head=dict(
-        num_classes=65,
+        num_classes={{_base_.num_classes}},
         in_channels=128,
         hidden_channels=256,
-        modalities=('rgb', ),
         sequence_completion=True,
         loss_cls=dict(
-            alpha=0.5, prior={{_base_.priors.glvn}}, num_classes=65)))
+            alpha=0.5, prior={{_base_.priors.glvn}},
+            num_classes={{_base_.num_classes}})))
 
 train_dataloader = dict(dataset=dict(pipeline={{_base_.pipelines.rgb}}))
 val_dataloader = dict(dataset=dict(pipeline={{_base_.pipelines.rgb}}))

@@ -11,10 +11,9 @@ _base_ = [
 model = dict(
     modalities=('flow', ),
     cls_head=dict(
-        num_classes=106,
+        num_classes={{_base_.num_classes}},
         in_channels=1024,
         hidden_channels=1024,
-        modalities=('flow', ),
         loss_cls=dict(alpha=0.0)))
 # starts from every weight of the stage-1 model (same parameters); the prior
 # stays the configured one

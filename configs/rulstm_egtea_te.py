@@ -13,8 +13,7 @@ _base_ = [
 model = dict(
     modalities=('rgb', 'flow'),
     cls_head=dict(
-        num_classes=106,
-        modalities=('rgb', 'flow'),
+        num_classes={{_base_.num_classes}},
         branches=dict(
             _delete_=True,
             rgb=dict(
@@ -34,7 +33,8 @@ model = dict(
                     checkpoint='work_dirs/rulstm_egtea_te_flow/best.pth',
                     prefix='cls_head.branch.'))),
         loss_cls=dict(
-            alpha=0.5, prior={{_base_.priors.te}}, num_classes=106)))
+            alpha=0.5, prior={{_base_.priors.te}},
+            num_classes={{_base_.num_classes}})))
 train_dataloader = dict(dataset=dict(pipeline={{_base_.pipelines.rgb_flow}}))
 val_dataloader = dict(dataset=dict(pipeline={{_base_.pipelines.rgb_flow}}))
 test_dataloader = dict(dataset=dict(pipeline={{_base_.pipelines.rgb_flow}}))

@@ -13,8 +13,7 @@ _base_ = [
 model = dict(
     modalities=('rgb', 'flow', 'obj'),
     cls_head=dict(
-        num_classes=2513,
-        modalities=('rgb', 'flow', 'obj'),
+        num_classes={{_base_.num_classes}},
         branches=dict(
             _delete_=True,
             rgb=dict(
@@ -42,4 +41,5 @@ model = dict(
                     checkpoint='work_dirs/rulstm_epic_gl_obj/best.pth',
                     prefix='cls_head.branch.'))),
         loss_cls=dict(
-            alpha=0.5, prior={{_base_.priors.gl}}, num_classes=2513)))
+            alpha=0.5, prior={{_base_.priors.gl}},
+            num_classes={{_base_.num_classes}})))

@@ -11,13 +11,13 @@ _base_ = [
 model = dict(
     modalities=('flow', ),
     cls_head=dict(
-        num_classes=2513,
+        num_classes={{_base_.num_classes}},
         in_channels=1024,
         hidden_channels=1024,
-        modalities=('flow', ),
         sequence_completion=True,
         loss_cls=dict(
-            alpha=0.5, prior={{_base_.priors.glvn}}, num_classes=2513)))
+            alpha=0.5, prior={{_base_.priors.glvn}},
+            num_classes={{_base_.num_classes}})))
 
 train_dataloader = dict(dataset=dict(pipeline={{_base_.pipelines.flow}}))
 val_dataloader = dict(dataset=dict(pipeline={{_base_.pipelines.flow}}))

@@ -9,7 +9,8 @@
 #     model.backbones.imgs.backbone.pretrained=/path/resnet50-0676ba61.pth
 # Weights that cannot be loaded are an error at init_weights(), never random.
 _base_ = [
-    '_base_/models/rulstm_anticipator.py', '_base_/datasets/epic55_frames.py',
+    '_base_/models/rulstm_anticipator.py',
+    '_base_/datasets/epic55_features.py',
     '_base_/schedules/sgd_100e.py', '_base_/default_runtime.py'
 ]
 
@@ -34,10 +35,25 @@ model = dict(
                 std=[58.395, 57.12, 57.375],
                 format_shape='NCHW'))),
     cls_head=dict(
+        num_classes={{_base_.num_classes}},
         in_channels=2048,
-        modalities=('imgs', ),
         loss_cls=dict(
-            alpha=0.5, prior={{_base_.priors.glvn}}, num_classes=2513)))
+            alpha=0.5,
+            prior={{_base_.priors.glvn}},
+            num_classes={{_base_.num_classes}})))
+
+# 14 frames per sample: a small batch (see README, "Memory")
+train_dataloader = dict(
+    batch_size=8,
+    dataset=dict(
+        data_prefix=dict(frames='frames'),
+        pipeline={{_base_.frame_pipelines.train}}))
+val_dataloader = dict(
+    batch_size=8,
+    dataset=dict(
+        data_prefix=dict(frames='frames'),
+        pipeline={{_base_.frame_pipelines.test}}))
+test_dataloader = val_dataloader
 
 optim_wrapper = dict(
     optimizer=dict(type='SGD', lr=0.001, momentum=0.9),

@@ -11,10 +11,9 @@ _base_ = [
 model = dict(
     modalities=('obj', ),
     cls_head=dict(
-        num_classes=2513,
+        num_classes={{_base_.num_classes}},
         in_channels=352,
         hidden_channels=1024,
-        modalities=('obj', ),
         sequence_completion=True,
         loss_cls=dict(alpha=0.0)))
 

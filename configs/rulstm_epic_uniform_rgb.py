@@ -11,12 +11,12 @@ _base_ = [
 model = dict(
     modalities=('rgb', ),
     cls_head=dict(
-        num_classes=2513,
+        num_classes={{_base_.num_classes}},
         in_channels=1024,
         hidden_channels=1024,
-        modalities=('rgb', ),
         loss_cls=dict(
-            alpha=0.5, prior={{_base_.priors.uniform}}, num_classes=2513)))
+            alpha=0.5, prior={{_base_.priors.uniform}},
+            num_classes={{_base_.num_classes}})))
 # starts from every weight of the stage-1 model (same parameters); the prior
 # stays the configured one
 load_from = 'work_dirs/rulstm_epic_uniform_rgb_scp/best.pth'

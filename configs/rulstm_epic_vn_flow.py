@@ -11,12 +11,12 @@ _base_ = [
 model = dict(
     modalities=('flow', ),
     cls_head=dict(
-        num_classes=2513,
+        num_classes={{_base_.num_classes}},
         in_channels=1024,
         hidden_channels=1024,
-        modalities=('flow', ),
         loss_cls=dict(
-            alpha=0.5, prior={{_base_.priors.vn}}, num_classes=2513)))
+            alpha=0.5, prior={{_base_.priors.vn}},
+            num_classes={{_base_.num_classes}})))
 # starts from every weight of the stage-1 model (same parameters); the prior
 # stays the configured one
 load_from = 'work_dirs/rulstm_epic_vn_flow_scp/best.pth'

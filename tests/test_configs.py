@@ -58,3 +58,45 @@ def test_config_builds_model(path):
     else:
         assert loss.alpha > 0 and loss.num_classes == head.num_classes
         assert loss.prior_source['kind'] in name[:-3].split('_')
+
+
+def named_config_files():
+    """Config paths that the README, the tools and the benchmarks name,
+    with the README's placeholders (P: prior, M: modality, ${m}, ${prior})
+    expanded."""
+    import re
+    texts = {p: open(p).read() for p in
+             [osp.join(ROOT, 'README.md'), osp.join(ROOT, 'BENCHMARKS.md')]
+             + glob.glob(osp.join(ROOT, 'tools', '*'))
+             + glob.glob(osp.join(ROOT, 'benchmarks', '*.py'))
+             if osp.isfile(p)}
+    named = set()
+    for source, text in texts.items():
+        found = re.findall(r'configs/([a-z0-9_${}]+\.py)', text)
+        if source.endswith('README.md'):  # the table: `rulstm_epic_P_M.py`
+            found += re.findall(r'`((?:lstm|rulstm)_[a-zA-Z0-9_]+\.py)`',
+                                text)
+        for match in found:
+            names = [match]
+            for placeholder, values in (
+                    ('${prior}', PRIORS), ('${m}', MODALITIES),
+                    ('_P', ['_' + p for p in PRIORS]),
+                    ('_M', ['_' + m for m in MODALITIES])):
+                names = [n.replace(placeholder, v) if placeholder in n else n
+                         for n in names for v in values]
+            named.update((source, n) for n in set(names) if '{' not in n)
+    return sorted(named)
+
+
+PRIORS = ('onehot', 'uniform', 'te', 'vn', 'gl', 'glvn')
+MODALITIES = ('rgb', 'flow', 'obj')
+
+
+def test_every_config_the_docs_name_exists():
+    named = named_config_files()
+    assert len(named) > 20  # the README's table and commands are read
+    existing = {osp.basename(c) for c in CONFIGS}
+    missing = [(osp.relpath(src, ROOT), name) for src, name in named
+               if name not in existing
+               and not (name.startswith('rulstm_egtea') and '_obj' in name)]
+    assert not missing, missing

@@ -22,6 +22,9 @@ custom_hooks = [
     # random generator states in every checkpoint: --resume ends exactly
     # where the uninterrupted run would
     dict(type='RandomStateHook'),
+    # the head's output steps must be the anticipation steps of the
+    # dataset's time grid
+    dict(type='TimeGridCheckHook'),
 ]
 
 env_cfg = dict(

@@ -6,6 +6,7 @@
 dataset_type = 'EgteaGazeFeatureDataset'
 data_root = 'data/egtea/'
 split = 1
+num_classes = 106
 feature_dims = dict(rgb=1024, flow=1024)
 lmdb_dirs = {
     m: f'TSN-C_3_egtea_action_CE_s{split}_{m}_model_best_fcfull_hd'
@@ -30,7 +31,7 @@ pipelines = {
         rgb=('rgb', ), flow=('flow', ), rgb_flow=('rgb', 'flow')).items()
 }
 
-# the paper's priors over the 106 EGTEA actions; an experiment picks one
+# the paper's priors over the EGTEA actions; an experiment picks one
 priors = {
     kind: dict(
         kind=kind,
@@ -50,6 +51,7 @@ train_dataloader = dict(
         type=dataset_type,
         ann_file=f'training{split}.csv',
         data_root=data_root,
+        num_classes=num_classes,
         pipeline=pipelines['rgb_flow']))
 val_dataloader = dict(
     batch_size=128,
@@ -60,6 +62,7 @@ val_dataloader = dict(
         type=dataset_type,
         ann_file=f'validation{split}.csv',
         data_root=data_root,
+        num_classes=num_classes,
         pipeline=pipelines['rgb_flow'],
         test_mode=True))
 test_dataloader = val_dataloader

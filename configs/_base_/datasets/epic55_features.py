@@ -5,6 +5,7 @@
 #   {data_root}/{rgb,flow,obj}/   one LMDB per modality
 dataset_type = 'EpicKitchens55FeatureDataset'
 data_root = 'data/ek55/'
+num_classes = 2513
 feature_dims = dict(rgb=1024, flow=1024, obj=352)
 meta_keys = ('segment_id', 'video_id', 'frame_inds', 'verb_label',
              'noun_label')
@@ -26,7 +27,31 @@ pipelines = {
         rgb_flow_obj=('rgb', 'flow', 'obj')).items()
 }
 
-# the paper's priors over the 2513 EK55 actions; an experiment picks one
+# raw frames instead of features (mmaction's rawframe layout,
+# {data_root}/frames/{video}/frame_{:010d}.jpg at 30 fps, as the CSVs): one
+# frame per step for 2D backbones; a 3D config sets clip_len and
+# FormatShape('NCTHW'). A frames experiment sets data_prefix=dict(frames=
+# 'frames'), one of these pipelines and a small batch (README, "Memory").
+frame_pipelines = dict(
+    train=[
+        dict(type='LoadAnticipationFrames', clip_len=1),
+        dict(type='Resize', scale=(-1, 256)),
+        dict(type='RandomCrop', size=224),
+        dict(type='Flip', flip_ratio=0.5),
+        dict(type='FormatShape', input_format='NCHW'),
+        dict(type='PackActionInputs', collect_keys=('imgs', ),
+             meta_keys=meta_keys)
+    ],
+    test=[
+        dict(type='LoadAnticipationFrames', clip_len=1),
+        dict(type='Resize', scale=(-1, 256)),
+        dict(type='CenterCrop', crop_size=224),
+        dict(type='FormatShape', input_format='NCHW'),
+        dict(type='PackActionInputs', collect_keys=('imgs', ),
+             meta_keys=meta_keys)
+    ])
+
+# the paper's priors over the EK55 actions; an experiment picks one
 priors = {
     kind: dict(
         kind=kind,
@@ -48,6 +73,7 @@ train_dataloader = dict(
         type=dataset_type,
         ann_file='training.csv',
         data_root=data_root,
+        num_classes=num_classes,
         pipeline=pipelines['rgb_flow_obj']))
 val_dataloader = dict(
     batch_size=128,
@@ -58,6 +84,7 @@ val_dataloader = dict(
         type=dataset_type,
         ann_file='validation.csv',
         data_root=data_root,
+        num_classes=num_classes,
         pipeline=pipelines['rgb_flow_obj'],
         test_mode=True))
 test_dataloader = val_dataloader

@@ -7,7 +7,6 @@ model = dict(
         type='LSTMAnticipationHead',
         num_classes=2513,
         in_channels=1024 + 1024 + 352,
-        modalities=('rgb', 'flow', 'obj'),
         hidden_channels=1024,
         dropout=0.8,
         loss_cls=dict(type='PriorSmoothedCrossEntropyLoss', alpha=0.0)))

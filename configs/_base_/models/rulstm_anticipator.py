@@ -7,7 +7,6 @@ model = dict(
         type='RULSTMHead',
         num_classes=2513,
         in_channels=1024,
-        modalities=('rgb', ),
         hidden_channels=1024,
         dropout=0.8,
         sequence_completion=False,

@@ -7,7 +7,6 @@ model = dict(
     cls_head=dict(
         type='MATTFusionHead',
         num_classes=2513,
-        modalities=('rgb', 'flow', 'obj'),
         branches=dict(
             rgb=dict(type='RollingUnrollingLSTM', in_channels=1024,
                      hidden_channels=1024, dropout=0.8),

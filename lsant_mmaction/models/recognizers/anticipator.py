@@ -18,8 +18,10 @@ class Anticipator(BaseModel):
     (pre-extracted features).
 
     Args:
-        cls_head (dict): Head config, e.g. ``LSTMAnticipationHead``.
-        modalities (Sequence[str]): Modalities the model reads.
+        cls_head (dict): Head config, e.g. ``LSTMAnticipationHead``; its
+            ``modalities`` default to the model's.
+        modalities (Sequence[str]): Modalities the model reads, in the
+            order the head concatenates them.
         backbones (dict[str, dict], optional): Backbone config per modality
             (e.g. a ``PerStepBackbone``); modalities without one are
             identity. :meth:`init_weights` initialises each, loading its
@@ -55,6 +57,13 @@ class Anticipator(BaseModel):
         self.backbones = ModuleDict(
             {m: MODELS.build(cfg)
              for m, cfg in (backbones or {}).items()})
+        # the head reads the model's modalities (stated once, here)
+        cls_head = dict(cls_head)
+        given = tuple(cls_head.setdefault('modalities', self.modalities))
+        if given != self.modalities:
+            raise ValueError(f'cls_head.modalities={given} differs from the '
+                             f'model\'s modalities={self.modalities}; give '
+                             'them once, as model.modalities')
         self.cls_head = MODELS.build(cls_head)
 
     def extract_feat(self, inputs: Dict[str, torch.Tensor]
