@@ -27,11 +27,14 @@ def main():
     ek = f'{args.data}/rulstm/ek55'
     metric = AnticipationMetric(
         verb_noun=True, many_shot='rulstm', time_to_action=True)
-    metric.dataset_meta = dict(anticipation=dict(  # as the dataset gives it
-        dataset='epic55',
-        actions_file=f'{ek}/actions.csv',
-        many_shot_verbs=f'{ek}/EPIC_many_shot_verbs.csv',
-        many_shot_nouns=f'{ek}/EPIC_many_shot_nouns.csv'))
+    from mmengine.registry import init_default_scope
+
+    from mmaction.registry import DATASETS
+    init_default_scope('mmaction')
+    dataset = DATASETS.build(dict(  # what the runner gives the metric
+        type='EpicKitchens55FeatureDataset', data_root=ek,
+        ann_file='validation.csv', pipeline=[], test_mode=True))
+    metric.dataset_meta = dataset.metainfo
     torch.manual_seed(0)
     process = 0.0
     for start in range(0, args.segments, 128):

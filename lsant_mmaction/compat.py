@@ -8,17 +8,14 @@ Each fix is a no-op where the environment does not need it.
 2. torch >= 2.6 loads checkpoints with ``weights_only=True``; mmengine
    checkpoints hold ``HistoryBuffer`` and numpy objects. They are registered
    as safe globals.
-3. ``--launcher pytorch`` or ``slurm`` without CUDA: :func:`setup_distributed`
-   starts a gloo process group and tells mmengine not to pass CUDA device
-   ids to DDP.
-4. Known noise (mmcv-lite's deformable-attention warning, FileClient and
-   pkg_resources deprecations) is filtered: Python warnings by message, and
-   mmengine's own log lines by a filter on every ``MMLogger``.
+3. Known noise at import (mmcv-lite's deformable-attention warning,
+   FileClient and pkg_resources deprecations) is filtered by message.
+
+What only the tools need (``--launcher`` without CUDA, quieter logs) lives
+in :mod:`lsant_mmaction.engine.cli`, applied by the tools, not on import.
 """
 import importlib.util
-import logging
 import os
-import re
 import sys
 import types
 import warnings
@@ -31,35 +28,12 @@ _WARNINGS_TO_IGNORE = (
 )
 
 
-# mmengine logs these through MMLogger on every run (CheckpointHook builds a
-# FileClient internally); the user can do nothing about them.
-_LOG_NOISE = re.compile(r'"FileClient" will be deprecated|'
-                        r'"HardDiskBackend" is the alias of "LocalBackend"')
-
-
-class _NoiseFilter(logging.Filter):
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        return not _LOG_NOISE.search(str(record.msg))
-
-
 def filter_noise() -> None:
-    """Silence the warnings every run prints and nobody can act on."""
+    """Silence the Python warnings that every run prints when mmcv-lite and
+    mmengine are imported, and nobody can act on (they fire on import, so
+    this must happen at import)."""
     for pattern in _WARNINGS_TO_IGNORE:
         warnings.filterwarnings('ignore', message=pattern)
-    from mmengine.logging import MMLogger
-    if getattr(MMLogger, '_lsant_noise_filter', False):
-        return
-    init = MMLogger.__init__
-
-    def __init__(self, *args, **kwargs):
-        init(self, *args, **kwargs)
-        self.addFilter(_NoiseFilter())
-
-    MMLogger.__init__ = __init__
-    MMLogger._lsant_noise_filter = True
-    for logger in MMLogger._instance_dict.values():
-        logger.addFilter(_NoiseFilter())
 
 
 def stub_missing_drn() -> None:
@@ -135,110 +109,6 @@ def _history_buffer_getattr(obj, name: str):
     raise RuntimeError(f'checkpoint asks for getattr({obj!r}, {name!r}); '
                        'only HistoryBuffer statistics are allowed when '
                        'loading with weights_only=True')
-
-
-def setup_distributed(cfg, launcher: str) -> None:
-    """Prepare a config for ``--launcher`` runs.
-
-    With CUDA this only makes sure the backend is nccl (mmengine's default)
-    and, for ``slurm``, that ``MASTER_ADDR`` is resolved (see
-    :func:`slurm_master_addr`); mmengine initialises the process group.
-    Without CUDA it initialises a gloo process group before the runner is
-    built (mmengine would call ``torch.cuda.set_device``), from torchrun's
-    variables (``pytorch``) or from slurm's (``slurm``: ``SLURM_PROCID``,
-    ``SLURM_NTASKS``, ``SLURM_LOCALID``, ``SLURM_NODELIST``,
-    ``MASTER_PORT`` defaulting to 29500), and sets the DDP wrapper's
-    ``device_ids`` to ``None``.
-
-    Args:
-        cfg (mmengine.Config): The config to adjust in place.
-        launcher (str): The ``--launcher`` value.
-    """
-    if launcher == 'none':
-        return
-    import torch
-    import torch.distributed as dist
-    env_cfg = cfg.setdefault('env_cfg', {})
-    dist_cfg = env_cfg.setdefault('dist_cfg', {})
-    if launcher == 'slurm':
-        _slurm_environment()
-    if torch.cuda.is_available():
-        dist_cfg.setdefault('backend', 'nccl')
-        return
-    dist_cfg['backend'] = 'gloo'
-    if launcher not in ('pytorch', 'slurm'):
-        raise ValueError(
-            f'--launcher {launcher} without CUDA is not supported; '
-            'use --launcher pytorch (tools/dist_train.sh) or slurm.')
-    if not dist.is_initialized():
-        dist.init_process_group(backend='gloo')
-    wrapper = cfg.get('model_wrapper_cfg') or dict(
-        type='MMDistributedDataParallel', broadcast_buffers=False)
-    wrapper['device_ids'] = None
-    cfg.model_wrapper_cfg = wrapper
-
-
-def _slurm_environment() -> None:
-    """Set torch's ``RANK``, ``WORLD_SIZE``, ``LOCAL_RANK``, ``MASTER_ADDR``
-    and ``MASTER_PORT`` from the variables slurm gives each task."""
-    missing = [
-        name for name in ('SLURM_PROCID', 'SLURM_NTASKS', 'SLURM_NODELIST')
-        if name not in os.environ
-    ]
-    if missing:
-        raise RuntimeError(
-            f'--launcher slurm needs the variables srun sets; missing: '
-            f'{", ".join(missing)} (start it with tools/slurm_train.sh or '
-            'srun)')
-    rank = os.environ['SLURM_PROCID']
-    os.environ['RANK'] = rank
-    os.environ['WORLD_SIZE'] = os.environ['SLURM_NTASKS']
-    os.environ['LOCAL_RANK'] = os.environ.get('SLURM_LOCALID', rank)
-    os.environ.setdefault('MASTER_PORT', '29500')
-    os.environ['MASTER_ADDR'] = slurm_master_addr(os.environ)
-
-
-def slurm_master_addr(environ) -> str:
-    """The host of rank 0 in a slurm job.
-
-    ``MASTER_ADDR`` when set; otherwise the first host of
-    ``SLURM_NODELIST``, expanded with ``scontrol show hostnames`` (as
-    mmengine does) or, without ``scontrol``, taken as is when it names a
-    single host.
-
-    Args:
-        environ (Mapping[str, str]): The environment variables.
-
-    Returns:
-        str: The address.
-
-    Raises:
-        RuntimeError: A compressed node list (``node[01-04]``) with no
-            ``scontrol`` to expand it, or no host at all.
-    """
-    if environ.get('MASTER_ADDR'):
-        return environ['MASTER_ADDR']
-    import shutil
-    import subprocess
-    nodelist = environ.get('SLURM_NODELIST', '')
-    if shutil.which('scontrol'):
-        proc = subprocess.run(['scontrol', 'show', 'hostnames', nodelist],
-                              capture_output=True, text=True)
-        hosts = proc.stdout.split()
-        if proc.returncode == 0 and hosts:
-            return hosts[0]
-        raise RuntimeError(
-            f'scontrol show hostnames {nodelist!r} failed '
-            f'({proc.returncode}): {proc.stderr.strip()}; set MASTER_ADDR '
-            'to the host of rank 0')
-    if nodelist and not re.search(r'[\[\],\s]', nodelist):
-        return nodelist
-    raise RuntimeError(
-        f'cannot find the master address of the slurm job: MASTER_ADDR is '
-        f'not set and SLURM_NODELIST={nodelist!r} cannot be expanded '
-        'without scontrol; set MASTER_ADDR to the host of rank 0 (e.g. '
-        'MASTER_ADDR=$(scontrol show hostnames "$SLURM_NODELIST" | head -n1) '
-        'in the batch script)')
 
 
 def apply() -> None:

@@ -22,7 +22,7 @@ import sys
 import numpy as np
 
 from lsant_mmaction.priors import PRIOR_KINDS, build_prior, summarize_prior
-from lsant_mmaction.priors.sources import DATASETS
+from lsant_mmaction.layout import VOCABULARIES
 
 
 def parse_args():
@@ -31,7 +31,7 @@ def parse_args():
         formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog=__doc__.split('\n', 2)[2])
     parser.add_argument('kind', choices=PRIOR_KINDS)
-    parser.add_argument('--dataset', choices=DATASETS, required=True)
+    parser.add_argument('--dataset', choices=VOCABULARIES, required=True)
     parser.add_argument('--actions', required=True,
                         help='RU-LSTM actions.csv')
     parser.add_argument('--verb-classes', help='EPIC_verb_classes.csv (EK55 '

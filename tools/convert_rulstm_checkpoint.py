@@ -9,7 +9,7 @@ and ``MATT.{0,3,6}.*`` (fusion). They become mmengine checkpoints of an
 
     python tools/convert_rulstm_checkpoint.py \
         RULSTM-anticipation_0.25_6_8_fusion_best.pth.tar fusion.pth \
-        --config configs/rulstm_epic55_fusion.py
+        --config configs/rulstm_epic_glvn.py
 
 With ``--config`` the result is checked against the model the config
 builds: branch count, parameter names and sizes must all match.

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Usage: tools/dist_train.sh CONFIG GPUS [train.py options]
 # One process per device with torchrun; nccl with CUDA, gloo on CPU (chosen
-# in lsant_mmaction.compat.setup_distributed). Several nodes: run it on each
+# in lsant_mmaction.engine.cli.setup_distributed). Several nodes: run it on each
 # node with NNODES, NODE_RANK (0 on the master), MASTER_ADDR (the master's
 # address) and PORT set alike.
 CONFIG=$1

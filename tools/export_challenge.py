@@ -13,9 +13,10 @@ import os
 import os.path as osp
 
 import lsant_mmaction  # noqa: F401  (environment fixes + registration)
-from lsant_mmaction.compat import setup_distributed
 from lsant_mmaction.engine.checkpoint import check_checkpoint_fits
-from mmengine.config import Config, DictAction
+from lsant_mmaction.engine.cli import (CfgOptionsAction, quiet_known_noise,
+                                       setup_distributed)
+from mmengine.config import Config
 from mmengine.runner import Runner
 
 
@@ -30,7 +31,7 @@ def parse_args():
     parser.add_argument('--out', required=True, help='JSON file to write')
     parser.add_argument('--top-actions', type=int, default=100)
     parser.add_argument('--work-dir', help='folder for the logs')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
+    parser.add_argument('--cfg-options', nargs='+', action=CfgOptionsAction,
                         help='override settings of the config, key=value')
     parser.add_argument('--launcher', default='none',
                         choices=['none', 'pytorch', 'slurm', 'mpi'])
@@ -59,6 +60,7 @@ def main():
         osp.splitext(osp.basename(args.config))[0], 'challenge')
     setup_distributed(cfg, args.launcher)
     runner = Runner.from_cfg(cfg)
+    quiet_known_noise(runner.logger)
     check_checkpoint_fits(runner.model, args.checkpoint)  # no silent misfit
     runner.test()
 

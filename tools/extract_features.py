@@ -32,9 +32,8 @@ import numpy as np
 import torch
 
 import lsant_mmaction  # noqa: F401  (environment fixes + registration)
-from lsant_mmaction.annotations import read_segments
-from lsant_mmaction.datasets.time_grid import frame_indices
-from mmengine.config import DictAction
+from lsant_mmaction.layout import TimeGrid, read_segments
+from lsant_mmaction.engine.cli import CfgOptionsAction
 
 
 def parse_args():
@@ -60,18 +59,18 @@ def parse_args():
     parser.add_argument('--allow-random-weights', action='store_true',
                         help="with 'none': extract even if the backbone "
                         'names no pre-trained weights (random features)')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
+    parser.add_argument('--cfg-options', nargs='+', action=CfgOptionsAction,
                         help='override config settings (key=value)')
     return parser.parse_args()
 
 
-def grid_frames(ann_files):
+def grid_frames(ann_files, grid: TimeGrid):
     """``{(video, frame)}`` of the time grid of every segment."""
     frames = set()
     for path in ann_files:
         segments = read_segments(path)
         for video, start in zip(segments.videos, segments.start_frames):
-            inds = frame_indices(int(start))
+            inds = grid.frame_indices(int(start))
             if inds is not None:
                 frames.update((video, int(f)) for f in inds)
     return frames
@@ -149,7 +148,9 @@ def build(args):
     if template is None:
         raise ValueError(f'{args.config}: the test pipeline does not load '
                          'frames (LoadAnticipationFrames)')
-    return model, Compose(pipeline), template
+    # the grid of the config's dataset (as AnticipationFeatureDataset takes it)
+    grid = TimeGrid(**(cfg.test_dataloader.dataset.get('time_grid') or {}))
+    return model, Compose(pipeline), template, grid
 
 
 @torch.no_grad()
@@ -171,11 +172,11 @@ def extract(model, pipeline, modality, frames_root, batch):
 def main():
     args = parse_args()
     from mmengine.utils import ProgressBar
-    model, pipeline, template = build(args)
+    model, pipeline, template, grid = build(args)
     if not osp.isdir(args.frames):
         raise FileNotFoundError(f'frames folder not found: {args.frames}')
     wanted = (all_frames(args.frames, template) if args.all_frames else
-              grid_frames(args.ann_files))
+              grid_frames(args.ann_files, grid))
     env = lmdb.open(args.out, map_size=int(args.map_size_gb * 2**30))
     key = '{}_frame_{:010d}.jpg'.format
     with env.begin() as txn:

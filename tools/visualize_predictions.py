@@ -9,24 +9,26 @@ One PNG per segment: the 10 best-scored actions at the chosen anticipation
 time (ground truth in green), and the 10 largest entries of the prior row
 of the ground-truth action, i.e. the futures the smoothed target rewarded.
 The prior is read from the checkpoint (it is saved with the model) or from
-``--prior FILE.npy``. Action names come from the test dataset's
-``actions.csv``.
+``--prior FILE.npy``. Action names and the anticipation times come from the
+config's test dataset (its vocabulary and time grid).
 """
 import argparse
 import os
 import os.path as osp
 
 import numpy as np
+import torch
 
 import lsant_mmaction  # noqa: F401  (environment fixes + registration)
-from lsant_mmaction.annotations import read_rows
-from lsant_mmaction.datasets.time_grid import anticipation_times
 from lsant_mmaction.engine.checkpoint import (check_checkpoint_fits,
                                               checkpoint_state_dict,
                                               read_checkpoint)
 from lsant_mmaction.evaluation import load_predictions
+from lsant_mmaction.evaluation.functional import label_ranks
+from lsant_mmaction.layout import TimeGrid
 from lsant_mmaction.priors import check_prior
-from mmengine.config import Config, DictAction
+from lsant_mmaction.engine.cli import CfgOptionsAction
+from mmengine.config import Config
 
 
 def parse_args():
@@ -43,18 +45,20 @@ def parse_args():
                         help='anticipation time to show (default 1.0 s)')
     parser.add_argument('--out', required=True, help='output folder')
     parser.add_argument(
-        '--cfg-options', nargs='+', action=DictAction,
+        '--cfg-options', nargs='+', action=CfgOptionsAction,
         help='override settings of the config, key=value (as given to '
         'tools/test.py)')
     return parser.parse_args()
 
 
-def action_names(actions_csv: str) -> list:
-    """Action names by id from RU-LSTM's actions.csv (EK55 or EGTEA)."""
-    rows = read_rows(actions_csv)
-    if rows and rows[0] == ['id', 'action', 'verb', 'noun']:  # EK55
-        return [r[1] for r in sorted(rows[1:], key=lambda r: int(r[0]))]
-    return [r[2] for r in sorted(rows, key=lambda r: int(r[0]))]  # EGTEA
+def test_dataset_meta(cfg) -> dict:
+    """What the config's test dataset publishes: grid, vocabulary, ..."""
+    from mmengine.registry import init_default_scope
+
+    from mmaction.registry import DATASETS
+    init_default_scope('mmaction')
+    dataset = DATASETS.build(dict(cfg.test_dataloader.dataset, pipeline=[]))
+    return dataset.metainfo['anticipation']
 
 
 def load_prior(args, cfg, num_actions: int):
@@ -64,11 +68,7 @@ def load_prior(args, cfg, num_actions: int):
         return check_prior(np.load(args.prior), num_actions, args.prior)
     if not args.checkpoint:
         return None
-    import torch
-    from mmengine.registry import init_default_scope
-
     from mmaction.registry import MODELS
-    init_default_scope('mmaction')
     check_checkpoint_fits(MODELS.build(cfg.model), args.checkpoint)
     state = checkpoint_state_dict(read_checkpoint(args.checkpoint),
                                   args.checkpoint)
@@ -101,13 +101,10 @@ def main():
     cfg = Config.fromfile(args.config)
     if args.cfg_options is not None:
         cfg.merge_from_dict(args.cfg_options)
-    data_root = cfg.test_dataloader.dataset.get('data_root', '')
-    names = action_names(osp.join(data_root, 'actions.csv'))
+    meta = test_dataset_meta(cfg)
+    names = meta['vocabulary']['action_names']
     results = {int(r['segment_id']): r for r in load_predictions(args.dump)}
-    times = anticipation_times().tolist()
-    if args.time not in times:
-        raise ValueError(f'--time must be one of {times}')
-    step = times.index(args.time)
+    step = TimeGrid.from_dict(meta['grid']).step_of(args.time)
     prior = load_prior(args, cfg, len(names))
     os.makedirs(args.out, exist_ok=True)
     for seg in args.segments:
@@ -119,7 +116,7 @@ def main():
         if len(scores) != len(names):
             raise ValueError(
                 f'{args.dump} has scores over {len(scores)} actions but '
-                f'{data_root}actions.csv defines {len(names)}: dump and '
+                f'{meta["actions_file"]} defines {len(names)}: dump and '
                 'config are from different datasets')
         label = int(np.asarray(result['gt_label']).reshape(-1)[0])
         top = np.argsort(-scores)[:10]
@@ -133,7 +130,8 @@ def main():
                            [names[a] for a in top_prior], row[top_prior],
                            ['tab:green' if a == label else 'tab:orange'
                             for a in top_prior]))
-        rank = int((scores > scores[label]).sum()) + 1
+        rank = int(label_ranks(torch.from_numpy(scores)[None, None],
+                               torch.tensor([label]))) + 1
         path = osp.join(args.out, f'segment_{seg}.png')
         draw(path, f'segment {seg}: ground truth "{names[label]}" '
              f'(rank {rank}, score {scores[label]:.3f})', panels)

@@ -2,30 +2,43 @@
 import os.path as osp
 from typing import Callable, List, Optional, Sequence, Union
 
+import numpy as np
 from mmengine.logging import MMLogger
 
 from mmaction.datasets import BaseActionDataset
 from mmaction.registry import DATASETS
 
-from ..annotations import read_segments
-from .time_grid import FPS, NUM_STEPS, TIME_STEP, frame_indices
+from ..layout import TimeGrid, read_segments, read_vocabulary
 
 
 class AnticipationFeatureDataset(BaseActionDataset):
     """Base of the anticipation datasets: annotation CSV -> 14 frames each.
 
     Each data info holds ``segment_id``, ``video_id``, ``frame_inds`` (the
-    14 frame numbers of the time grid, oldest first), ``label`` (the action),
+    frame numbers of the time grid, oldest first), ``label`` (the action),
     ``verb_label`` and ``noun_label`` (-1 for unlabelled test splits) and,
     added on access, ``feature_root`` (``data_root`` joined with
     ``data_prefix['features']``) where :class:`LoadLMDBFeatures` finds the
     LMDBs, or ``frames_root`` (``data_prefix['frames']``) where
     :class:`LoadAnticipationFrames` finds the video frame folders.
     Segments with no valid frame are dropped (as in RU-LSTM) and listed in
-    ``dropped_ids``. ``metainfo['anticipation']`` (what metrics receive in
-    ``dataset_meta``) names the vocabulary format and the annotation files,
-    resolved against ``data_root``: ``dataset``, ``ann_file``,
-    ``actions_file`` and, when given, ``many_shot_{verbs,nouns,actions}``.
+    ``dropped_ids``.
+
+    The dataset is the one source of the facts that metrics, exports and
+    tools need; it publishes them in ``metainfo['anticipation']`` (what
+    metrics receive as ``dataset_meta``; plain data, as mmengine saves it in
+    checkpoints):
+
+    - ``grid``: its :class:`~lsant_mmaction.layout.TimeGrid` as a dict;
+    - ``vocabulary``: the :class:`~lsant_mmaction.layout.ActionVocabulary`
+      read from ``actions_file`` (checked against ``num_classes``,
+      ``num_verbs``, ``num_nouns`` and the split's labels), as a dict
+      (``ActionVocabulary.from_dict``);
+    - ``num_classes``, ``num_verbs``, ``num_nouns``;
+    - ``dropped_ids`` and ``num_segments`` (all segments of the split);
+    - the files, resolved against ``data_root``: ``dataset`` (the format
+      of ``actions.csv``), ``ann_file``, ``actions_file`` and, when given,
+      ``many_shot_{verbs,nouns,actions}``.
 
     Args:
         ann_file (str): Segment CSV, relative to ``data_root``.
@@ -43,16 +56,18 @@ class AnticipationFeatureDataset(BaseActionDataset):
         many_shot (dict, optional): ``verbs``, ``nouns`` (and optionally
             ``actions``) many-shot lists relative to ``data_root``.
             Defaults to None.
-        fps (float): Frame rate of the CSV's frame numbers. Defaults to 30.
-        time_step (float): Seconds between steps. Defaults to 0.25.
-        num_steps (int): Steps per sequence. Defaults to 14.
+        time_grid (dict, optional): Arguments of
+            :class:`~lsant_mmaction.layout.TimeGrid` (``fps``,
+            ``time_step``, ``num_steps``, ``num_anticipation_steps``).
+            Defaults to None (RU-LSTM's grid: 30 fps, 0.25 s, 14 steps, the
+            last 8 anticipating).
         test_mode (bool): Build for validation/testing. Defaults to False.
         indices (int | Sequence[int], optional): Keep only these samples
             (mmengine's sub-setting). Defaults to None.
         lazy_init (bool): Defer loading the annotations. Defaults to False.
     """
 
-    VOCABULARY = 'epic55'  # format of actions.csv (priors.read_vocabulary)
+    VOCABULARY = 'epic55'  # format of actions.csv (layout.read_vocabulary)
 
     def __init__(self,
                  ann_file: str,
@@ -64,32 +79,32 @@ class AnticipationFeatureDataset(BaseActionDataset):
                  data_prefix: dict = dict(features=''),
                  actions_file: str = 'actions.csv',
                  many_shot: Optional[dict] = None,
-                 fps: float = FPS,
-                 time_step: float = TIME_STEP,
-                 num_steps: int = NUM_STEPS,
+                 time_grid: Optional[dict] = None,
                  test_mode: bool = False,
                  indices: Optional[Union[int, Sequence[int]]] = None,
                  lazy_init: bool = False) -> None:
         self.num_verbs = num_verbs
         self.num_nouns = num_nouns
-        self.fps = fps
-        self.time_step = time_step
-        self.num_steps = num_steps
-        self.dropped_ids: List[int] = []
+        self.grid = TimeGrid(**(time_grid or {}))
+        self.dropped_ids: List[Union[int, str]] = []
         # one dict: mmengine would read a top-level string naming a file
-        files = dict(
+        published = dict(
             dataset=self.VOCABULARY,
             ann_file=osp.join(data_root, ann_file),
-            actions_file=osp.join(data_root, actions_file))
+            actions_file=osp.join(data_root, actions_file),
+            grid=self.grid.to_dict(),
+            num_classes=num_classes,
+            num_verbs=num_verbs,
+            num_nouns=num_nouns)
         for kind, path in (many_shot or {}).items():
             if kind not in ('verbs', 'nouns', 'actions'):
                 raise ValueError(f'many_shot keys are verbs, nouns, actions;'
                                  f' got {kind!r}')
-            files[f'many_shot_{kind}'] = osp.join(data_root, path)
+            published[f'many_shot_{kind}'] = osp.join(data_root, path)
         super().__init__(
             ann_file,
             pipeline=pipeline,
-            metainfo=dict(anticipation=files),
+            metainfo=dict(anticipation=published),
             data_root=data_root,
             data_prefix=data_prefix,
             test_mode=test_mode,
@@ -98,22 +113,16 @@ class AnticipationFeatureDataset(BaseActionDataset):
             lazy_init=lazy_init)
 
     def load_data_list(self) -> List[dict]:
-        """Read the CSV and compute every segment's frames."""
+        """Read the vocabulary and the CSV, and compute every segment's
+        frames; publish the vocabulary and the dropped segments."""
+        published = self._metainfo['anticipation']
+        vocab = self._read_vocabulary(published['actions_file'])
         segments = read_segments(self.ann_file)
         if segments.labelled:
-            self._check_range(segments.actions, self.num_classes, 'action',
-                              segments.ids)
-            self._check_range(segments.verbs, self.num_verbs, 'verb',
-                              segments.ids)
-            self._check_range(segments.nouns, self.num_nouns, 'noun',
-                              segments.ids)
+            self._check_labels(segments, vocab, published['actions_file'])
         data_list, self.dropped_ids = [], []
         for i, segment_id in enumerate(segments.ids.tolist()):
-            frames = frame_indices(
-                int(segments.start_frames[i]),
-                fps=self.fps,
-                time_step=self.time_step,
-                num_steps=self.num_steps)
+            frames = self.grid.frame_indices(int(segments.start_frames[i]))
             if frames is None:
                 self.dropped_ids.append(segment_id)
                 continue
@@ -134,15 +143,56 @@ class AnticipationFeatureDataset(BaseActionDataset):
             raise ValueError(
                 f'{self.ann_file}: all {len(segments)} segments were dropped:'
                 ' none has a frame of the time grid before its start (the '
-                f'latest is {self.time_step:g} s before it, at {self.fps:g} '
-                'fps); are the start frames frame numbers at this fps?')
+                f'latest is {self.grid.time_step:g} s before it, at '
+                f'{self.grid.fps:g} fps); are the start frames frame numbers '
+                'at this fps?')
         if self.dropped_ids:
             MMLogger.get_current_instance().info(
                 f'{self.ann_file}: dropped {len(self.dropped_ids)} of '
                 f'{len(segments)} segments with no frame before the action '
                 f'start (ids {self.dropped_ids[:10]}'
                 f'{" ..." if len(self.dropped_ids) > 10 else ""})')
+        published.update(
+            vocabulary=vocab.to_dict(),
+            dropped_ids=list(self.dropped_ids),
+            num_segments=len(segments))
         return data_list
+
+    def _read_vocabulary(self, actions_file: str):
+        """The action vocabulary, checked against the class counts."""
+        vocab = read_vocabulary(self.VOCABULARY, actions_file)
+        if len(vocab) != self.num_classes:
+            raise ValueError(
+                f'{actions_file} defines {len(vocab)} actions but the '
+                f'dataset has num_classes={self.num_classes}')
+        for kind, ids, num in (('verb', vocab.verbs, self.num_verbs),
+                               ('noun', vocab.nouns, self.num_nouns)):
+            if ids.min() < 0 or ids.max() >= num:
+                raise ValueError(
+                    f'{actions_file} uses {kind} ids up to {ids.max()} but '
+                    f'the dataset has num_{kind}s={num}')
+        return vocab
+
+    def _check_labels(self, segments, vocab, actions_file: str) -> None:
+        """Labels in range, and each segment's verb and noun those of its
+        action in the vocabulary."""
+        self._check_range(segments.actions, self.num_classes, 'action',
+                          segments.ids)
+        self._check_range(segments.verbs, self.num_verbs, 'verb',
+                          segments.ids)
+        self._check_range(segments.nouns, self.num_nouns, 'noun',
+                          segments.ids)
+        for kind, labels, of in (('verb', segments.verbs, vocab.verbs),
+                                 ('noun', segments.nouns, vocab.nouns)):
+            bad = np.nonzero(labels != of[segments.actions])[0]
+            if len(bad):
+                i = int(bad[0])
+                raise ValueError(
+                    f'{self.ann_file}: {len(bad)} segments have a {kind} '
+                    f'label that is not the {kind} of their action in '
+                    f'{actions_file}, e.g. segment {segments.ids[i]}: {kind} '
+                    f'{labels[i]}, action {segments.actions[i]} has {kind} '
+                    f'{of[segments.actions[i]]}')
 
     def _check_range(self, values, upper: int, name: str, ids) -> None:
         bad = (values < 0) | (values >= upper)

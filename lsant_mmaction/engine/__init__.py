@@ -1,3 +1,3 @@
-from .hooks import BestCheckpointLinkHook
+from .hooks import BestCheckpointLinkHook, RandomStateHook, TimeGridCheckHook
 
-__all__ = ['BestCheckpointLinkHook']
+__all__ = ['BestCheckpointLinkHook', 'RandomStateHook', 'TimeGridCheckHook']

@@ -1,17 +1,16 @@
-"""Readers for the annotation CSVs of the RU-LSTM layout (pure Python/numpy).
+"""Segment CSVs of the RU-LSTM layout (pure Python/numpy).
 
 Segment CSVs have no header and the columns
 ``id, video, start_frame, end_frame, verb, noun, action`` (labelled splits) or
 ``id, video, start_frame, end_frame`` (test splits, no labels). Values may be
 zero-padded and followed by spaces, as in RU-LSTM's EK55 files.
 """
-import csv
-import io
-import os
 from dataclasses import dataclass
 from typing import List, Optional
 
 import numpy as np
+
+from .csv_files import parse_int, read_rows
 
 SEGMENT_COLUMNS = ('id', 'video', 'start_frame', 'end_frame', 'verb', 'noun',
                    'action')
@@ -46,56 +45,6 @@ class Segments:
 
     def __len__(self) -> int:
         return len(self.ids)
-
-
-def read_rows(path: str) -> List[List[str]]:
-    """Read a CSV into rows of stripped strings, skipping blank lines.
-
-    Raises:
-        FileNotFoundError: naming ``path`` when it does not exist.
-        ValueError: naming the file and line when it is not UTF-8.
-    """
-    if not os.path.isfile(path):
-        raise FileNotFoundError(f'annotation file not found: {path}')
-    with open(path, 'rb') as f:
-        raw = f.read()
-    try:
-        text = raw.decode('utf-8')
-    except UnicodeDecodeError as e:
-        line = raw[:e.start].count(b'\n') + 1
-        raise ValueError(
-            f'{path}, line {line}: not UTF-8 text (byte '
-            f'{raw[e.start:e.start + 1]!r} at offset {e.start}); save the '
-            'file as UTF-8') from None
-    return [[cell.strip() for cell in row]
-            for row in csv.reader(io.StringIO(text, newline=''))
-            if row and any(cell.strip() for cell in row)]
-
-
-def read_columns(path: str, columns: List[str]) -> List[tuple]:
-    """Rows ``(line number, value of each column)`` of a CSV with a header.
-
-    Raises:
-        ValueError: naming the file when a column is missing from the header.
-    """
-    rows = read_rows(path)
-    header = rows[0] if rows else []
-    missing = [c for c in columns if c not in header]
-    if missing:
-        raise ValueError(f'{path}: expected columns {columns} in the header,'
-                         f' got {header}')
-    index = [header.index(c) for c in columns]
-    return [(line, *(row[i] for i in index))
-            for line, row in enumerate(rows[1:], start=2)]
-
-
-def parse_int(value: str, path: str, line: int, column: str) -> int:
-    """``int(value)`` with an error that names the file, line and column."""
-    try:
-        return int(value)
-    except ValueError:
-        raise ValueError(f'{path}, line {line}: column {column!r} must be an '
-                         f'integer, got {value!r}') from None
 
 
 def read_segments(path: str) -> Segments:

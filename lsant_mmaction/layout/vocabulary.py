@@ -1,11 +1,15 @@
-"""Action vocabularies: which verb and noun each action is made of."""
-import re
+"""Action vocabularies: which verb and noun each action is made of, and
+the names of actions, verbs and nouns."""
 from dataclasses import dataclass
-from typing import Dict, Optional
+from typing import Dict, List, Optional
 
 import numpy as np
 
-from ..annotations import parse_int, read_columns, read_rows
+from .csv_files import parse_int, read_columns, read_rows
+
+
+#: Formats of ``actions.csv`` that :func:`read_vocabulary` reads.
+VOCABULARIES = ('epic55', 'egtea')
 
 
 @dataclass
@@ -18,12 +22,15 @@ class ActionVocabulary:
         verb_names (dict[int, str], optional): Class name of each verb id.
         noun_names (dict[int, str], optional): Class name of each noun id.
         source (str): The file(s) the vocabulary was read from.
+        action_names (list[str], optional): Name of each action as
+            ``actions.csv`` gives it (``take_pan``, ``Open_fridge``).
     """
     verbs: np.ndarray
     nouns: np.ndarray
     verb_names: Optional[Dict[int, str]]
     noun_names: Optional[Dict[int, str]]
     source: str
+    action_names: Optional[List[str]] = None
 
     def __len__(self) -> int:
         return len(self.verbs)
@@ -31,6 +38,26 @@ class ActionVocabulary:
     @property
     def has_names(self) -> bool:
         return self.verb_names is not None and self.noun_names is not None
+
+    def to_dict(self) -> dict:
+        """Plain data (lists, dicts, strings), for a dataset's metainfo:
+        it travels in checkpoints, which are read with
+        ``weights_only=True``."""
+        return dict(
+            verbs=self.verbs.tolist(),
+            nouns=self.nouns.tolist(),
+            verb_names=self.verb_names,
+            noun_names=self.noun_names,
+            source=self.source,
+            action_names=self.action_names)
+
+    @classmethod
+    def from_dict(cls, values: dict) -> 'ActionVocabulary':
+        """The vocabulary :meth:`to_dict` gave."""
+        return cls(**dict(
+            values,
+            verbs=np.asarray(values['verbs'], np.int64),
+            nouns=np.asarray(values['nouns'], np.int64)))
 
 
 def _ordered_ids(ids: np.ndarray, path: str) -> np.ndarray:
@@ -46,7 +73,7 @@ def _ordered_ids(ids: np.ndarray, path: str) -> np.ndarray:
     return np.argsort(ids)
 
 
-def _read_class_names(path: str, kind: str) -> Dict[int, str]:
+def read_class_names(path: str, kind: str) -> Dict[int, str]:
     """``{id: class_key}`` from ``EPIC_{verb,noun}_classes.csv``."""
     id_column = f'{kind}_id'
     names = {}
@@ -91,12 +118,13 @@ def read_epic55_vocabulary(actions_csv: str,
     if header != expected:
         raise ValueError(f'{actions_csv}: expected the header {expected}, '
                          f'got {header}')
-    ids, verbs, nouns = [], [], []
+    ids, verbs, nouns, names = [], [], [], []
     for line, row in enumerate(rows[1:], start=2):
         if len(row) != 4:
             raise ValueError(f'{actions_csv}, line {line}: expected 4 '
                              f'columns, got {row}')
         ids.append(parse_int(row[0], actions_csv, line, 'id'))
+        names.append(row[1])
         verbs.append(parse_int(row[2], actions_csv, line, 'verb'))
         nouns.append(parse_int(row[3], actions_csv, line, 'noun'))
     order = _ordered_ids(np.asarray(ids, np.int64), actions_csv)
@@ -108,12 +136,13 @@ def read_epic55_vocabulary(actions_csv: str,
     verb_names = noun_names = None
     source = actions_csv
     if verb_classes_csv is not None:
-        verb_names = _read_class_names(verb_classes_csv, 'verb')
-        noun_names = _read_class_names(noun_classes_csv, 'noun')
+        verb_names = read_class_names(verb_classes_csv, 'verb')
+        noun_names = read_class_names(noun_classes_csv, 'noun')
         _check_names(verbs, verb_names, 'verb', verb_classes_csv, actions_csv)
         _check_names(nouns, noun_names, 'noun', noun_classes_csv, actions_csv)
         source = f'{actions_csv} + {verb_classes_csv} + {noun_classes_csv}'
-    return ActionVocabulary(verbs, nouns, verb_names, noun_names, source)
+    return ActionVocabulary(verbs, nouns, verb_names, noun_names, source,
+                            [names[i] for i in order])
 
 
 def read_egtea_vocabulary(actions_csv: str) -> ActionVocabulary:
@@ -131,7 +160,7 @@ def read_egtea_vocabulary(actions_csv: str) -> ActionVocabulary:
             different names.
     """
     rows = read_rows(actions_csv)
-    ids, verbs, nouns = [], [], []
+    ids, verbs, nouns, action_names = [], [], [], []
     verb_names: Dict[int, str] = {}
     noun_names: Dict[int, str] = {}
     for line, row in enumerate(rows, start=1):
@@ -152,15 +181,25 @@ def read_egtea_vocabulary(actions_csv: str) -> ActionVocabulary:
                     f'{name!r} here and {names[key]!r} earlier')
         verbs.append(verb)
         nouns.append(noun)
+        action_names.append(row[2])
     order = _ordered_ids(np.asarray(ids, np.int64), actions_csv)
     return ActionVocabulary(
         np.asarray(verbs, np.int64)[order],
         np.asarray(nouns, np.int64)[order], verb_names, noun_names,
-        actions_csv)
+        actions_csv, [action_names[i] for i in order])
 
 
-def tokenize(name: str) -> list:
-    """Lower-case tokens of a class name: ``'board:chopping'`` ->
-    ``['board', 'chopping']``, ``'Inspect/Read'`` -> ``['inspect', 'read']``.
-    """
-    return [t for t in re.split(r'[:\-_/\s]+', name.lower()) if t]
+def read_vocabulary(dataset: str,
+                    actions: str,
+                    verb_classes: Optional[str] = None,
+                    noun_classes: Optional[str] = None):
+    """The action vocabulary of ``dataset`` (``'epic55'`` or ``'egtea'``)."""
+    if dataset == 'epic55':
+        return read_epic55_vocabulary(actions, verb_classes, noun_classes)
+    if dataset == 'egtea':
+        if verb_classes or noun_classes:
+            raise ValueError('EGTEA class names come from actions.csv; do not '
+                             'give verb/noun class files')
+        return read_egtea_vocabulary(actions)
+    raise ValueError(f'unknown dataset {dataset!r}; expected one of '
+                     f'{VOCABULARIES}')

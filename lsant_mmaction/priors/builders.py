@@ -9,8 +9,7 @@ from typing import Dict, List, Optional, Sequence
 
 import numpy as np
 
-from ..annotations import Segments
-from .vocabulary import ActionVocabulary
+from ..layout import ActionVocabulary, Segments
 
 PRIOR_KINDS = ('uniform', 'vn', 'te', 'gl', 'glvn')
 

@@ -1,11 +1,11 @@
 """Word vectors through gensim, and embeddings of class names."""
 import os
+import re
 import warnings
 from typing import Dict, List, Optional, Tuple
 
 import numpy as np
 
-from .vocabulary import tokenize
 
 #: Real glove.6B 50d vectors of every EK55 and EGTEA class word, shipped with
 #: the package (extracted by ``tools/extract_glove_subset.py``).
@@ -151,6 +151,13 @@ def load_word_vectors(source: str):
             f'failed ({e})') from e
     _check_finite(vectors, source)
     return vectors
+
+
+def tokenize(name: str) -> list:
+    """Lower-case tokens of a class name: ``'board:chopping'`` ->
+    ``['board', 'chopping']``, ``'Inspect/Read'`` -> ``['inspect', 'read']``.
+    """
+    return [t for t in re.split(r'[:\-_/\s]+', name.lower()) if t]
 
 
 def embed_names(vectors, names: Dict[int, str]

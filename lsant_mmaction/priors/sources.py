@@ -16,12 +16,10 @@ from typing import List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
-from ..annotations import read_segments
+from ..layout import read_segments, read_vocabulary
 from .builders import PriorWarning, build_from_vocabulary, check_prior
 from .glove import SHIPPED_GLOVE, load_word_vectors
-from .vocabulary import read_egtea_vocabulary, read_epic55_vocabulary
 
-DATASETS = ('epic55', 'egtea')
 _CACHE_VERSION = 2
 
 
@@ -30,22 +28,6 @@ def default_cache_dir() -> str:
     root = os.environ.get('LSANT_MMACTION_CACHE') or os.path.join(
         os.path.expanduser('~'), '.cache', 'lsant_mmaction')
     return os.path.join(root, 'priors')
-
-
-def read_vocabulary(dataset: str,
-                    actions: str,
-                    verb_classes: Optional[str] = None,
-                    noun_classes: Optional[str] = None):
-    """The action vocabulary of ``dataset`` (``'epic55'`` or ``'egtea'``)."""
-    if dataset == 'epic55':
-        return read_epic55_vocabulary(actions, verb_classes, noun_classes)
-    if dataset == 'egtea':
-        if verb_classes or noun_classes:
-            raise ValueError('EGTEA class names come from actions.csv; do not '
-                             'give verb/noun class files')
-        return read_egtea_vocabulary(actions)
-    raise ValueError(f'unknown dataset {dataset!r}; expected one of '
-                     f'{DATASETS}')
 
 
 def build_prior(kind: str,
@@ -199,6 +181,15 @@ def _read_prior_file(path: str, num_classes: Optional[int]) -> np.ndarray:
     return check_prior(matrix, num_classes, path)
 
 
+def _check_size(matrix: np.ndarray, num_classes: Optional[int],
+                source: str) -> np.ndarray:
+    """A validated prior of another size than the model's is an error."""
+    if num_classes is not None and matrix.shape[0] != num_classes:
+        raise ValueError(f'{source}: prior is {matrix.shape[0]}x'
+                         f'{matrix.shape[1]} but num_classes={num_classes}')
+    return matrix
+
+
 def load_prior(prior: Union[str, dict],
                num_classes: Optional[int] = None,
                cache_dir: Optional[str] = None) -> np.ndarray:
@@ -242,12 +233,10 @@ def load_prior(prior: Union[str, dict],
         except ValueError as e:
             warnings.warn(f'{path}: bad prior cache entry ({e}); rebuilding '
                           'it', PriorWarning)
-        else:
+        else:  # validated when read
             for message in messages:
                 warnings.warn(message, PriorWarning)
-            return check_prior(
-                matrix, num_classes,
-                f'{spec["kind"]} prior from {spec} (cached in {path})')
+            return _check_size(matrix, num_classes, path)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter('always', PriorWarning)
         matrix, _ = build_prior(**spec)
@@ -255,7 +244,8 @@ def load_prior(prior: Union[str, dict],
         warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
     messages = [str(w.message) for w in caught
                 if issubclass(w.category, PriorWarning)]
-    check_prior(matrix, num_classes, f'{spec["kind"]} prior from {spec}')
+    # build_from_vocabulary validated it; only the expected size is new here
+    _check_size(matrix, num_classes, f'{spec["kind"]} prior from {spec}')
     try:
         _write_cache_entry(path, matrix, messages)
     except OSError as e:

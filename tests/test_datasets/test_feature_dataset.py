@@ -9,7 +9,7 @@ import torch
 
 import lsant_mmaction  # noqa: F401
 from mmaction.registry import DATASETS
-from lsant_mmaction.datasets.time_grid import frame_indices
+from lsant_mmaction.layout import ActionVocabulary, TimeGrid
 
 DIMS = dict(rgb=4, flow=3, obj=2)
 KEY = '{video}_frame_{frame:010d}.jpg'
@@ -21,8 +21,28 @@ def feature_value(video, frame, modality):
     return (np.arange(DIMS[modality]) + base).astype(np.float32)
 
 
+# (verb, noun) of actions 0..4, as the rows below label them
+ACTIONS = [(0, 1), (0, 0), (1, 1), (1, 2), (2, 0)]
+
+
+def write_actions(root, egtea=False):
+    """``actions.csv`` of the tiny dataset: EK55 format, or EGTEA's (106
+    actions whose first 5 are :data:`ACTIONS`)."""
+    if not egtea:
+        with open(osp.join(root, 'actions.csv'), 'w') as f:
+            f.write('id,action,verb,noun\n' + ''.join(
+                f'{a},a{a},{v},{n}\n' for a, (v, n) in enumerate(ACTIONS)))
+        return
+    pairs = ACTIONS + sorted({(v, n) for v in range(19) for n in range(51)}
+                             - set(ACTIONS))[:106 - len(ACTIONS)]
+    with open(osp.join(root, 'actions.csv'), 'w') as f:
+        f.write(''.join(f'{a}, {v}_{n}, Verb{v}_noun{n}\n'
+                        for a, (v, n) in enumerate(pairs)))
+
+
 def write_tiny_dataset(root, rows, skip_key=None, wrong_size=None, nan=None):
     os.makedirs(root, exist_ok=True)
+    write_actions(root)
     with open(osp.join(root, 'training.csv'), 'w') as f:
         for row in rows:
             f.write(', '.join(str(v) for v in row) + '\n')
@@ -30,7 +50,7 @@ def write_tiny_dataset(root, rows, skip_key=None, wrong_size=None, nan=None):
         env = lmdb.open(osp.join(root, modality), map_size=1 << 22)
         with env.begin(write=True) as txn:
             for seg_id, video, start, *_ in rows:
-                frames = frame_indices(start)
+                frames = TimeGrid().frame_indices(start)
                 if frames is None:
                     continue
                 for frame in frames.tolist():
@@ -84,7 +104,7 @@ def test_dataset_reads_features(tmp_path):
     assert (info['verb_label'], info['noun_label']) == (0, 1)
     sample = dataset[0]
     assert set(sample['inputs']) == set(DIMS)
-    frames = frame_indices(300)
+    frames = TimeGrid().frame_indices(300)
     for modality, dim in DIMS.items():
         feats = sample['inputs'][modality]
         assert feats.shape == (14, dim) and feats.dtype == torch.float32
@@ -194,7 +214,7 @@ def test_csv_that_is_not_utf8_names_file_and_line(tmp_path):
 
 def test_every_segment_dropped_is_an_error(tmp_path):
     root = str(tmp_path / 'ek')
-    write_tiny_dataset(root, [ROWS[2], (15, 'P01_02', 1, 9, 0, 0, 0)])
+    write_tiny_dataset(root, [ROWS[2], (15, 'P01_02', 1, 9, 0, 1, 0)])
     with pytest.raises(ValueError, match='training.csv: all 2 segments were '
                        'dropped'):
         build(root)
@@ -225,6 +245,7 @@ def test_label_out_of_range(tmp_path):
 
 
 def test_missing_annotation_file(tmp_path):
+    write_actions(str(tmp_path))
     with pytest.raises(FileNotFoundError, match='nothere.csv'):
         build(str(tmp_path), ann_file='nothere.csv')
 
@@ -233,6 +254,7 @@ def test_egtea_dataset_with_split_lmdb_names(tmp_path):
     """EGTEA: rgb + flow from the per-split LMDB folders of RU-LSTM."""
     root = str(tmp_path / 'egtea')
     write_tiny_dataset(root, ROWS)
+    write_actions(root, egtea=True)
     for m in ('rgb', 'flow'):
         os.rename(osp.join(root, m),
                   osp.join(root, f'TSN-C_3_egtea_action_CE_s1_{m}_model_'
@@ -263,12 +285,55 @@ def test_ek55_metainfo_names_its_files(tmp_path):
     root = str(tmp_path / 'ek')
     write_tiny_dataset(root, ROWS)
     meta = build(root).metainfo['anticipation']
+    vocab = ActionVocabulary.from_dict(meta.pop('vocabulary'))
     assert meta == dict(
         dataset='epic55', ann_file=osp.join(root, 'training.csv'),
         actions_file=osp.join(root, 'actions.csv'),
         many_shot_verbs=osp.join(root, 'EPIC_many_shot_verbs.csv'),
         many_shot_nouns=osp.join(root, 'EPIC_many_shot_nouns.csv'),
-        many_shot_actions=osp.join(root, 'EPIC_many_shot_actions.csv'))
+        many_shot_actions=osp.join(root, 'EPIC_many_shot_actions.csv'),
+        grid=dict(fps=30, time_step=0.25, num_steps=14,
+                  num_anticipation_steps=8),
+        num_classes=5, num_verbs=3, num_nouns=3,
+        dropped_ids=[12], num_segments=4)
+    assert list(zip(vocab.verbs, vocab.nouns)) == ACTIONS
+    assert vocab.action_names == ['a0', 'a1', 'a2', 'a3', 'a4']
+
+
+def test_time_grid_is_the_dataset_s(tmp_path):
+    """Another grid changes the frames and what the dataset publishes."""
+    root = str(tmp_path / 'ek')
+    write_tiny_dataset(root, ROWS)
+    grid = dict(time_step=0.5, num_steps=6, num_anticipation_steps=4)
+    dataset = build(root, time_grid=grid, pipeline=[])
+    assert dataset.metainfo['anticipation']['grid'] == dict(grid, fps=30)
+    # start at 10 s: 3.0, 2.5, ... 0.5 s before, at 30 fps
+    assert dataset.get_data_info(0)['frame_inds'].tolist() == [
+        210, 225, 240, 255, 270, 285]
+
+
+def test_vocabulary_must_match_the_dataset(tmp_path):
+    root = str(tmp_path / 'ek')
+    write_tiny_dataset(root, ROWS)
+    actions = osp.join(root, 'actions.csv')
+    with pytest.raises(ValueError, match=f'{actions} defines 5 actions but '
+                       'the dataset has num_classes=6'):
+        build(root, num_classes=6)
+    with pytest.raises(ValueError, match=f'{actions} uses noun ids up to 2 '
+                       'but the dataset has num_nouns=2'):
+        build(root, num_nouns=2)
+    os.remove(actions)
+    with pytest.raises(FileNotFoundError, match=actions):
+        build(root)
+
+
+def test_labels_must_agree_with_the_vocabulary(tmp_path):
+    root = str(tmp_path / 'ek')
+    write_tiny_dataset(root, ROWS + [(14, 'P01_02', 990, 999, 2, 1, 2)])
+    with pytest.raises(ValueError, match='1 segments have a verb label that '
+                       'is not the verb of their action in .*actions.csv, '
+                       'e.g. segment 14: verb 2, action 2 has verb 1'):
+        build(root)
 
 
 def test_real_egtea_splits_load(shared_data, tmp_path):
@@ -277,7 +342,7 @@ def test_real_egtea_splits_load(shared_data, tmp_path):
         for name in (f'training{split}', f'validation{split}'):
             dataset = DATASETS.build(
                 dict(type='EgteaGazeFeatureDataset',
-                     ann_file=f'{shared_data}/rulstm/egtea/{name}.csv',
-                     pipeline=[]))
+                     data_root=f'{shared_data}/rulstm/egtea',
+                     ann_file=f'{name}.csv', pipeline=[]))
             assert len(dataset) + len(dataset.dropped_ids) > 2000
             assert len(dataset.dropped_ids) < 50

@@ -3,9 +3,12 @@ from fractions import Fraction
 import numpy as np
 import pytest
 
-from lsant_mmaction.annotations import read_segments
-from lsant_mmaction.datasets.time_grid import (anticipation_times,
-                                               frame_indices, time_stamps)
+from lsant_mmaction.layout import TimeGrid, read_segments
+
+GRID = TimeGrid()
+anticipation_times = GRID.anticipation_times
+frame_indices = GRID.frame_indices
+time_stamps = GRID.time_stamps
 
 
 def test_time_stamps_and_horizons():

@@ -105,11 +105,20 @@ def test_missing_sources_need_a_checkpoint(tmp_path):
     cfg = dict(type='PriorSmoothedCrossEntropyLoss', alpha=0.5, prior=spec,
                num_classes=3)
     loss = MODELS.build(cfg)
+    assert loss.prior_state == 'awaiting a checkpoint'
     logits, labels = torch.randn(2, 3), torch.tensor([0, 1])
     with pytest.raises(RuntimeError, match='gone/actions.csv'):
         loss(logits, labels)
+    # a checkpoint's prior is validated where it enters
+    broken = torch.from_numpy(random_prior(3))
+    broken[1, 2] = float('nan')
+    with pytest.raises(ValueError, match='the prior stored in the '
+                       'checkpoint: prior has 1 NaN'):
+        loss.load_state_dict({'prior': broken})
+    assert loss.prior_state == 'awaiting a checkpoint'
     prior = torch.from_numpy(random_prior(3))
     loss.load_state_dict({'prior': prior})
+    assert loss.prior_state == 'ready'
     reference = build(0.5, prior.numpy())
     torch.testing.assert_close(loss(logits, labels),
                                reference(logits, labels))

@@ -4,12 +4,11 @@ import warnings
 import numpy as np
 import pytest
 
-from lsant_mmaction.annotations import read_segments
-from lsant_mmaction.priors import (ActionVocabulary, PriorWarning,
-                                   build_from_vocabulary, build_prior,
-                                   check_prior, glove_prior, load_prior,
-                                   load_word_vectors, read_egtea_vocabulary,
-                                   read_epic55_vocabulary, tokenize)
+from lsant_mmaction.layout import (ActionVocabulary, read_egtea_vocabulary,
+                                   read_epic55_vocabulary, read_segments)
+from lsant_mmaction.priors import (PriorWarning, build_from_vocabulary,
+                                   build_prior, check_prior, glove_prior,
+                                   load_prior, load_word_vectors, tokenize)
 
 # actions: 0 take cup, 1 take knife, 2 wash cup, 3 cut onion
 VOCAB = ActionVocabulary(

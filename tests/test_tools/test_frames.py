@@ -51,13 +51,12 @@ train_cfg = dict(max_epochs=1)
 
 def write_frames(root, csv_names):
     """A JPEG for every frame the time grid of these CSVs needs."""
-    from lsant_mmaction.annotations import read_segments
-    from lsant_mmaction.datasets.time_grid import frame_indices
+    from lsant_mmaction.layout import TimeGrid, read_segments
     rng = np.random.default_rng(0)
     for name in csv_names:
         seg = read_segments(osp.join(root, name))
         for video, start in zip(seg.videos, seg.start_frames):
-            frames = frame_indices(int(start))
+            frames = TimeGrid().frame_indices(int(start))
             if frames is None:
                 continue
             os.makedirs(osp.join(root, 'frames', video), exist_ok=True)

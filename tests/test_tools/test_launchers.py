@@ -1,7 +1,6 @@
 """The launch scripts: torchrun (dist_*.sh) with paths that hold spaces, and
 slurm (slurm_train.sh) through a stand-in ``srun`` that starts the tasks on
 this machine with the variables slurm gives them."""
-import importlib.util
 import os
 import os.path as osp
 import shutil
@@ -138,19 +137,12 @@ def test_slurm_scripts_print_usage_without_arguments():
             proc.stderr)
 
 
-def _train_module():
-    spec = importlib.util.spec_from_file_location('lsant_train_tool', TRAIN)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def test_cfg_options_keep_spaces_and_quoted_strings():
     import argparse
-    tool = _train_module()
+
+    from lsant_mmaction.engine.cli import CfgOptionsAction
     parser = argparse.ArgumentParser()
-    parser.add_argument('--cfg-options', nargs='+',
-                        action=tool.CfgOptionsAction)
+    parser.add_argument('--cfg-options', nargs='+', action=CfgOptionsAction)
     args = parser.parse_args([
         '--cfg-options', 'a.data_root=/data/my set/', 'b=1,2', 'c=[x, y]',
         'd="/data/a,b c/"', "e='007'", 'f=True', 'g=3', 'h=None',

@@ -15,6 +15,7 @@ from lsant_mmaction.engine.checkpoint import (check_checkpoint_fits,
 from lsant_mmaction.evaluation import load_predictions
 
 from ..conftest import ROOT, run_tool
+from .test_end_to_end import FAST, env
 
 CONFIG = osp.join(ROOT, 'configs', 'lstm_demo_glvn.py')
 RULSTM_CONFIG = osp.join(ROOT, 'configs', 'rulstm_demo_glvn_rgb.py')
@@ -22,17 +23,6 @@ TRAIN = osp.join(ROOT, 'tools', 'train.py')
 TEST = osp.join(ROOT, 'tools', 'test.py')
 VISUALIZE = osp.join(ROOT, 'tools', 'visualize_predictions.py')
 EXPORT = osp.join(ROOT, 'tools', 'export_challenge.py')
-FAST = [
-    f'{split}_dataloader.{key}' for split in ('train', 'val', 'test')
-    for key in ('num_workers=0', 'persistent_workers=False')
-]
-SMALL = ['model.cls_head.hidden_channels=64']
-
-
-def env():
-    e = dict(os.environ, OMP_NUM_THREADS='1')
-    e['PYTHONPATH'] = ROOT + os.pathsep + e.get('PYTHONPATH', '')
-    return e
 
 
 def run_failing(args, cwd):
@@ -47,7 +37,7 @@ def run_failing(args, cwd):
 def trained(demo_root):
     """One epoch of the LSTM baseline on the tiny demo data."""
     run_tool([TRAIN, CONFIG, '--work-dir', 'rel', '--seed', '0',
-              '--cfg-options', 'train_cfg.max_epochs=1'] + FAST + SMALL,
+              '--cfg-options', 'train_cfg.max_epochs=1'] + FAST,
              cwd=demo_root, env=env())
     return demo_root, osp.join(demo_root, 'rel', 'epoch_1.pth')
 
@@ -59,7 +49,7 @@ def dumped(trained):
     dump = osp.join(root, 'rel', 'preds.pkl')
     run_tool([TEST, CONFIG, ckpt, '--work-dir', osp.join(root, 'rel', 't'),
               '--dump', dump, '--cfg-options', 'test_dataloader.batch_size=4']
-             + FAST + SMALL, cwd=root, env=env())
+             + FAST, cwd=root, env=env())
     return dump
 
 
@@ -73,7 +63,7 @@ def test_nan_checkpoint_scores_zero_and_is_reported(trained, tmp_path):
     torch.save(checkpoint, broken)
     dump = str(tmp_path / 'nan.pkl')
     proc = run_tool([TEST, CONFIG, broken, '--work-dir', str(tmp_path / 'w'),
-                     '--dump', dump, '--cfg-options'] + FAST + SMALL,
+                     '--dump', dump, '--cfg-options'] + FAST,
                     cwd=root, env=env())
     out = proc.stdout + proc.stderr
     results = load_predictions(dump)
@@ -96,8 +86,8 @@ def test_checkpoint_of_another_model_is_refused(trained, tmp_path):
     assert 'cls_head.branch.rolling_lstm' in out  # names what differs
     # same model, other size: shape mismatch named
     out = run_failing([TEST, CONFIG, ckpt, '--work-dir', str(tmp_path / 'w'),
-                       '--cfg-options', 'model.cls_head.hidden_channels=32']
-                      + FAST, root)
+                       '--cfg-options'] + FAST
+                      + ['model.cls_head.hidden_channels=32'], root)
     assert 'shape mismatch' in out
     assert 'weight_hh_l0: checkpoint (256, 64), model (128, 32)' in out
     out = run_failing([EXPORT, RULSTM_CONFIG, ckpt, '--split',

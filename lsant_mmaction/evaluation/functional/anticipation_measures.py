@@ -11,7 +11,7 @@ from typing import Dict, Optional, Tuple
 import numpy as np
 import torch
 
-from ...datasets.time_grid import horizon_name
+from ...layout import horizon_name
 
 _MEASURE = re.compile(r'^(?:[a-z_]+/)?([a-z]+_[a-z0-9]+)@(\d+\.\d+)s$')
 

@@ -9,35 +9,11 @@ from mmengine.logging import MMLogger
 
 from mmaction.registry import METRICS
 
-from ...annotations import parse_int, read_columns
-from ...datasets.time_grid import anticipation_times, horizon_name
-from ...priors.sources import read_vocabulary
+from ...layout import (MANY_SHOT_RULES, ActionVocabulary, TimeGrid,
+                       horizon_name, many_shot_classes)
 from ..functional import (degenerate_scores, label_ranks, marginal_matrix,
                           mean_topk_recall, measure_name, time_to_action,
                           topk_accuracy)
-
-
-def read_class_column(path: str, column: str) -> np.ndarray:
-    """Integer column of a CSV with a header (EPIC many-shot lists)."""
-    return np.array([parse_int(value, path, line, column)
-                     for line, value in read_columns(path, [column])],
-                    np.int64)
-
-
-def read_many_shot_actions(path: str, verbs: np.ndarray,
-                           nouns: np.ndarray) -> np.ndarray:
-    """Action ids of the official ``EPIC_many_shot_actions.csv``, whose
-    ``action_class`` is ``"(verb, noun)"``."""
-    index = {(int(v), int(n)): a
-             for a, (v, n) in enumerate(zip(verbs, nouns))}
-    actions = []
-    for line, value in read_columns(path, ['action_class']):
-        pair = tuple(
-            parse_int(x.strip(' ()'), path, line, 'action_class')
-            for x in value.split(','))
-        if pair in index:  # pairs absent from the action vocabulary: skip
-            actions.append(index[pair])
-    return np.array(sorted(actions), np.int64)
 
 
 @METRICS.register_module()
@@ -47,23 +23,21 @@ class AnticipationMetric(BaseMetric):
     classes; optionally the mean time to action.
 
     Reads ``pred_score`` ``(S, A)``: softmax scores of the S anticipation
-    steps, ordered 2.0 s ... 0.25 s, as the anticipation heads predict them;
-    and ``gt_label`` (the action). Verb (noun) scores are the sum of the
+    steps of the dataset's time grid (2.0 s ... 0.25 s on RU-LSTM's), as
+    the anticipation heads predict them; and ``gt_label`` (the action). Verb (noun) scores are the sum of the
     scores of the actions with that verb (noun), as in RU-LSTM. Metric names
     carry the horizon, e.g. ``anticipation/action_top5@1.00s`` (RU-LSTM's
     model-selection criterion), ``verb_top1@2.00s``, ``noun_mt5r@1.00s``,
     ``action_tta5``. The per-horizon table is also written to the log.
 
-    The files come from the dataset (``dataset_meta``, see
-    :class:`AnticipationFeatureDataset`), so retargeting the dataset's
-    ``data_root`` retargets the metric too.
+    The time grid, the vocabulary, the class counts and the many-shot
+    files come from the dataset (``dataset_meta``, see
+    :class:`AnticipationFeatureDataset`): changing the grid or the
+    ``data_root`` of the dataset changes the metric with it.
 
     Args:
         topk (Sequence[int]): k values. Defaults to ``(1, 5)``.
-        times (Sequence[float], optional): Anticipation time of each step.
-            Defaults to the RU-LSTM grid ``2.0, 1.75, ..., 0.25``.
-        verb_noun (bool): Also evaluate verbs and nouns (needs the dataset's
-            ``actions_file``). Defaults to False.
+        verb_noun (bool): Also evaluate verbs and nouns. Defaults to False.
         many_shot (str, optional): Mean top-5 recall over many-shot classes
             (needs the dataset's many-shot lists): ``'rulstm'`` (an action
             is many-shot when its verb or its noun is, as RU-LSTM does) or
@@ -79,21 +53,19 @@ class AnticipationMetric(BaseMetric):
 
     def __init__(self,
                  topk: Sequence[int] = (1, 5),
-                 times: Optional[Sequence[float]] = None,
                  verb_noun: bool = False,
                  many_shot: Optional[str] = None,
                  time_to_action: bool = False,
                  collect_device: str = 'cpu',
                  prefix: Optional[str] = None) -> None:
         super().__init__(collect_device=collect_device, prefix=prefix)
-        if many_shot not in (None, 'rulstm', 'official'):
-            raise ValueError("many_shot must be None, 'rulstm' or "
-                             f"'official', got {many_shot!r}")
+        if many_shot is not None and many_shot not in MANY_SHOT_RULES:
+            raise ValueError(f'many_shot must be None or one of '
+                             f'{MANY_SHOT_RULES}, got {many_shot!r}')
         if many_shot and not verb_noun:
             raise ValueError('many_shot recall needs verb_noun=True')
         self.topk = tuple(topk)
-        self.times = (tuple(float(t) for t in times) if times is not None
-                      else tuple(anticipation_times().tolist()))
+        self.times = None  # from the dataset's grid, at the first batch
         self.verb_noun = verb_noun
         self.many_shot_rule = many_shot
         self.time_to_action = time_to_action
@@ -108,28 +80,24 @@ class AnticipationMetric(BaseMetric):
                            f'(dataset_meta has {sorted(meta)})')
         return meta[key]
 
-    def _load_vocabulary(self) -> None:
-        """Read the vocabulary and many-shot lists named by the dataset."""
-        self.actions_file = self._meta('actions_file')
-        self.vocab = read_vocabulary(self._meta('dataset'), self.actions_file)
-        self.marginals = dict(
-            verb=marginal_matrix(self.vocab.verbs,
-                                 int(self.vocab.verbs.max()) + 1),
-            noun=marginal_matrix(self.vocab.nouns,
-                                 int(self.vocab.nouns.max()) + 1))
-        if self.many_shot_rule is None:
+    def _setup(self) -> None:
+        """Take the grid, the vocabulary and the class lists from the
+        dataset."""
+        self.times = tuple(
+            TimeGrid.from_dict(self._meta('grid')).anticipation_times())
+        if not self.verb_noun:
             return
-        verbs = read_class_column(self._meta('many_shot_verbs'), 'verb_class')
-        nouns = read_class_column(self._meta('many_shot_nouns'), 'noun_class')
-        self.many_shot = dict(verb=verbs, noun=nouns)
-        if self.many_shot_rule == 'rulstm':
-            self.many_shot['action'] = np.nonzero(
-                np.isin(self.vocab.verbs, verbs)
-                | np.isin(self.vocab.nouns, nouns))[0]
-        else:
-            self.many_shot['action'] = read_many_shot_actions(
-                self._meta('many_shot_actions'), self.vocab.verbs,
-                self.vocab.nouns)
+        self.vocab = ActionVocabulary.from_dict(self._meta('vocabulary'))
+        self.marginals = dict(
+            verb=marginal_matrix(self.vocab.verbs, self._meta('num_verbs')),
+            noun=marginal_matrix(self.vocab.nouns, self._meta('num_nouns')))
+        if self.many_shot_rule is not None:
+            self.many_shot = many_shot_classes(
+                self.vocab, self._meta('many_shot_verbs'),
+                self._meta('many_shot_nouns'),
+                self._meta('many_shot_actions')
+                if self.many_shot_rule == 'official' else None,
+                rule=self.many_shot_rule)
 
     def process(self, data_batch, data_samples: Sequence[dict]) -> None:
         """Keep, per segment, the rank of its verb, noun and action label at
@@ -138,11 +106,16 @@ class AnticipationMetric(BaseMetric):
         scores = scores.float().cpu()  # (B, S, A)
         labels = torch.cat([s['gt_label'].view(-1) for s in data_samples])
         ids = [s.get('segment_id') for s in data_samples]
+        if self.times is None:
+            self._setup()
         if scores.ndim != 3 or scores.shape[1] != len(self.times):
             raise ValueError(
                 f'pred_score of segments {ids[:3]} has shape '
-                f'{tuple(scores.shape[1:])}, expected ({len(self.times)}, '
-                'num_actions)')
+                f'{tuple(scores.shape[1:])}, but the dataset\'s time grid '
+                f'has {len(self.times)} anticipation steps '
+                f'({self._meta("grid")}): expected ({len(self.times)}, '
+                'num_actions); do the head\'s num_anticipation_steps and the '
+                'dataset\'s time_grid agree?')
         bad = (labels < 0) | (labels >= scores.shape[2])
         if bad.any():
             i = int(bad.nonzero()[0, 0])
@@ -152,18 +125,15 @@ class AnticipationMetric(BaseMetric):
         ranks = dict(action=label_ranks(scores, labels))
         classes = dict(action=labels)
         flags = degenerate_scores(scores)
-        if self.verb_noun and self.vocab is None:
-            self._load_vocabulary()
         if self.verb_noun:
             if scores.shape[2] != len(self.vocab):
                 raise ValueError(
                     f'pred_score has {scores.shape[2]} actions but '
-                    f'{self.actions_file} defines {len(self.vocab)}: scores '
+                    f'{self.vocab.source} defines {len(self.vocab)}: scores '
                     'and vocabulary come from different datasets')
             for task, of in (('verb', self.vocab.verbs),
                              ('noun', self.vocab.nouns)):
                 classes[task] = torch.from_numpy(of)[labels]
-                self._check_labels(task, classes[task], data_samples)
                 ranks[task] = label_ranks(scores @ self.marginals[task],
                                           classes[task])
         for i in range(len(data_samples)):
@@ -172,16 +142,6 @@ class AnticipationMetric(BaseMetric):
                 **{f'{t}_label': int(classes[t][i]) for t in classes},
                 **{flag: bool(value[i]) for flag, value in flags.items()}
             })
-
-    def _check_labels(self, task, derived, data_samples) -> None:
-        """The dataset's verb/noun labels must agree with the vocabulary."""
-        for sample, value in zip(data_samples, derived.tolist()):
-            given = sample.get(f'{task}_label')
-            if given is not None and given >= 0 and given != value:
-                raise ValueError(
-                    f'segment {sample.get("segment_id")}: {task} label '
-                    f'{given} but action {int(sample["gt_label"])} has '
-                    f'{task} {value} in {self.actions_file}')
 
     def compute_metrics(self, results: List[dict]) -> Dict[str, float]:
         self._warn_degenerate(results)

@@ -10,9 +10,7 @@ from mmengine.logging import MMLogger
 
 from mmaction.registry import METRICS
 
-from ...annotations import read_segments
-from ...datasets.time_grid import anticipation_times, frame_indices
-from ...priors.sources import read_vocabulary
+from ...layout import ActionVocabulary, TimeGrid
 from ..functional import marginal_matrix
 
 
@@ -32,12 +30,13 @@ class EpicChallengeExport(BaseMetric):
                               "noun": {"0": 0.02, ...},
                               "action": {"0,1": 0.01, ...}}, ...}}
 
-    The split's CSV (to list the dropped segments) and ``actions.csv`` come
-    from the dataset (``dataset_meta``).
+    The time grid, the vocabulary, the class counts and the dropped segments
+    come from the dataset (``dataset_meta``).
 
     Args:
         out_file (str): JSON file to write.
-        time (float): Anticipation time to export. Defaults to 1.0.
+        time (float): Anticipation time to export, one of the dataset's
+            grid. Defaults to 1.0.
         top_actions (int): Actions kept per segment. Defaults to 100.
         sls (Sequence[int]): Supervision levels (pre-training, training
             labels, training data) declared with the submission. Defaults to
@@ -55,36 +54,35 @@ class EpicChallengeExport(BaseMetric):
         super().__init__(collect_device=collect_device, prefix=prefix)
         if not out_file.endswith('.json'):
             raise ValueError(f'out_file must be a .json file: {out_file}')
-        times = anticipation_times().tolist()
-        if time not in times:
-            raise ValueError(f'time {time} is not an anticipation time '
-                             f'{times}')
-        self.step = times.index(time)
+        self.time = time
         self.out_file = out_file
         self.top_actions = top_actions
         self.sls = tuple(sls)
         self.vocab = None
 
-    def _load_vocabulary(self) -> None:
+    def _setup(self) -> None:
         meta = (self.dataset_meta or {}).get('anticipation', {})
         if meta.get('dataset') != 'epic55':
             raise ValueError('EpicChallengeExport needs an EPIC-Kitchens-55 '
-                             f'dataset, got dataset_meta {meta}')
-        self.actions_file = meta['actions_file']
-        self.ann_file = meta['ann_file']
-        self.vocab = read_vocabulary('epic55', self.actions_file)
-        self.verb_matrix = marginal_matrix(self.vocab.verbs, 125)
-        self.noun_matrix = marginal_matrix(self.vocab.nouns, 352)
+                             f'dataset, got dataset_meta {sorted(meta)} of '
+                             f'{meta.get("dataset")!r}')
+        self.meta = meta
+        self.step = TimeGrid.from_dict(meta['grid']).step_of(self.time)
+        self.vocab = ActionVocabulary.from_dict(meta['vocabulary'])
+        self.verb_matrix = marginal_matrix(self.vocab.verbs,
+                                           meta['num_verbs'])
+        self.noun_matrix = marginal_matrix(self.vocab.nouns,
+                                           meta['num_nouns'])
 
     def process(self, data_batch, data_samples: Sequence[dict]) -> None:
         if self.vocab is None:
-            self._load_vocabulary()
+            self._setup()
         scores = torch.stack([s['pred_score'][self.step]
                               for s in data_samples]).float().cpu()  # (B, A)
         if scores.shape[1] != len(self.vocab):
             raise ValueError(
                 f'pred_score has {scores.shape[1]} actions but '
-                f'{self.actions_file} defines {len(self.vocab)}')
+                f'{self.vocab.source} defines {len(self.vocab)}')
         bad = ~torch.isfinite(scores).all(1)
         if bad.any():
             ids = [data_samples[i].get('segment_id')
@@ -107,25 +105,25 @@ class EpicChallengeExport(BaseMetric):
                     top_scores=top_scores[i].numpy()))
 
     def compute_metrics(self, results: List[dict]) -> Dict[str, float]:
-        segments = read_segments(self.ann_file)
-        dropped = [int(i) for i, start in zip(segments.ids,
-                                              segments.start_frames)
-                   if frame_indices(int(start)) is None]
+        if self.vocab is None:  # no prediction at all
+            self._setup()
+        dropped = self.meta['dropped_ids']
+        num_top = min(self.top_actions, len(self.vocab))
         zero = dict(
             segment_id=None,
-            verb=np.zeros(125),
-            noun=np.zeros(352),
-            top=np.arange(min(self.top_actions, len(self.vocab))),
-            top_scores=np.zeros(min(self.top_actions, len(self.vocab))))
+            verb=np.zeros(self.meta['num_verbs']),
+            noun=np.zeros(self.meta['num_nouns']),
+            top=np.arange(num_top),
+            top_scores=np.zeros(num_top))
         entries = results + [dict(zero, segment_id=i) for i in dropped]
-        expected = set(segments.ids.tolist())
-        got = {e['segment_id'] for e in entries}
-        if got != expected:
+        ids = [e['segment_id'] for e in entries]
+        if len(set(ids)) != len(ids) or len(ids) != self.meta[
+                'num_segments']:
             raise ValueError(
-                f'{self.ann_file}: the predictions cover '
-                f'{len(got & expected)} of its {len(expected)} segments '
-                f'(extra ids {sorted(got - expected)[:5]}); test the split '
-                'that the JSON is for')
+                f'{self.meta["ann_file"]}: {self.meta["num_segments"]} '
+                f'segments, but the predictions and the dropped segments '
+                f'cover {len(set(ids))} (with {len(ids) - len(set(ids))} '
+                'repeated); test the whole split that the JSON is for')
         payload = {
             'version': '0.1',
             'challenge': 'action_anticipation',

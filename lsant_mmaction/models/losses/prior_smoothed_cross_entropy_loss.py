@@ -10,7 +10,12 @@ from mmengine.logging import MMLogger
 from mmaction.models.losses import BaseWeightedLoss
 from mmaction.registry import MODELS
 
-from ...priors import PriorWarning, load_prior, missing_sources
+from ...priors import PriorWarning, check_prior, load_prior, missing_sources
+
+# The lifecycle of the loss's prior, one state at a time:
+NO_PRIOR = 'no prior'  # plain cross-entropy (alpha may only be 0)
+AWAITING_CHECKPOINT = 'awaiting a checkpoint'  # configured, sources absent
+READY = 'ready'  # built from its sources, or filled from a checkpoint
 
 
 def _load_prior_logged(prior: Union[str, dict], num_classes: int,
@@ -38,11 +43,15 @@ class PriorSmoothedCrossEntropyLoss(BaseWeightedLoss):
 
     The soft target is built here from the hard label ``k``; the prior is a
     buffer, so it moves with the model and is saved in every checkpoint.
-    When a build spec's source files are missing (e.g. testing on another
-    machine) the buffer is left unfilled and must come from a checkpoint;
-    training without it is an error. When the sources are there, the
-    configured prior wins over a checkpoint's (with a warning if they
-    differ), so a later stage may change the prior.
+    Its lifecycle (``prior_state``) is one of :data:`NO_PRIOR`,
+    :data:`AWAITING_CHECKPOINT` and :data:`READY`, and the matrix is
+    validated once, where it enters: when built from its sources (or read
+    from the cache or a ``.npy``) or when filled from a checkpoint. When a
+    build spec's source files are missing (e.g. testing on another machine)
+    the prior awaits a checkpoint; training without it is an error. When
+    the sources are there, the configured prior wins over a checkpoint's
+    (with a warning if they differ), so a later stage may change the
+    prior.
 
     Args:
         alpha (float): Smoothing weight in ``[0, 1]``; 0 is plain
@@ -77,8 +86,9 @@ class PriorSmoothedCrossEntropyLoss(BaseWeightedLoss):
         self.alpha = float(alpha)
         self.num_classes = num_classes
         self.prior_source = prior
-        self._prior_ready = False
+        self._missing_sources = []
         if prior is None:
+            self.prior_state = NO_PRIOR
             self.register_buffer('prior', None)
             return
         if isinstance(prior, str):
@@ -89,13 +99,14 @@ class PriorSmoothedCrossEntropyLoss(BaseWeightedLoss):
             MMLogger.get_current_instance().warning(
                 f'prior sources not found ({missing}): the prior must come '
                 'from a checkpoint (load_from / test).')
+            self.prior_state = AWAITING_CHECKPOINT
             self.register_buffer(
                 'prior', torch.full((num_classes, num_classes), float('nan')))
             self._missing_sources = missing
-        else:
+        else:  # load_prior validates it
             matrix = _load_prior_logged(prior, num_classes, cache_dir)
+            self.prior_state = READY
             self.register_buffer('prior', torch.from_numpy(matrix))
-            self._prior_ready = True
 
     def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
         key = prefix + 'prior'
@@ -105,7 +116,7 @@ class PriorSmoothedCrossEntropyLoss(BaseWeightedLoss):
                 raise ValueError(
                     f'checkpoint prior {tuple(loaded.shape)} does not match '
                     f'num_classes={self.num_classes}')
-            if self._prior_ready:
+            if self.prior_state == READY:
                 # built from the configured sources: the config wins (a new
                 # stage may change the prior); a checkpoint only fills a
                 # prior whose sources are absent (testing elsewhere)
@@ -114,7 +125,10 @@ class PriorSmoothedCrossEntropyLoss(BaseWeightedLoss):
                         'the checkpoint holds another prior than the '
                         'configured one; keeping the configured prior')
                 state_dict[key] = self.prior
-            self._prior_ready = True
+            else:  # AWAITING_CHECKPOINT: validated once, here
+                check_prior(loaded.float().cpu().numpy(), self.num_classes,
+                            'the prior stored in the checkpoint')
+                self.prior_state = READY
         super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
 
     def _forward(self, cls_score: torch.Tensor,
@@ -131,7 +145,7 @@ class PriorSmoothedCrossEntropyLoss(BaseWeightedLoss):
                 f'{tuple(cls_score.shape)} and {tuple(label.shape)}')
         if self.alpha == 0:
             return F.cross_entropy(cls_score, label)
-        if not self._prior_ready:
+        if self.prior_state != READY:
             raise RuntimeError(
                 f'the prior was not built (missing sources '
                 f'{self._missing_sources}) and no checkpoint provided it')
@@ -141,5 +155,6 @@ class PriorSmoothedCrossEntropyLoss(BaseWeightedLoss):
         return ((1 - self.alpha) * nll + self.alpha * smooth).mean()
 
     def extra_repr(self) -> str:
-        return f'alpha={self.alpha}, num_classes={self.num_classes}'
+        return (f'alpha={self.alpha}, num_classes={self.num_classes}, '
+                f'prior: {self.prior_state}')
 
