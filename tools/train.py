@@ -85,6 +85,10 @@ def merge_args(cfg, args):
         cfg.merge_from_dict(args.cfg_options)
     if args.resume is not None:
         resume_from(cfg, args)
+    elif cfg.get('load_from'):
+        # the previous stage's weights: an unreadable file is an error that
+        # names it (mmengine would fail later with a bare torch message)
+        read_checkpoint(cfg.load_from)
     setup_distributed(cfg, args.launcher)
     return cfg
 

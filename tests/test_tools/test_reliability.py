@@ -186,3 +186,13 @@ def test_visualize_refuses_a_checkpoint_of_another_model(trained, dumped,
                        '--segments', str(first), '--out',
                        str(tmp_path / 'vis')], root)
     assert f'checkpoint {ckpt} does not fit the model' in out
+
+
+def test_unreadable_load_from_names_the_file(demo_root, tmp_path):
+    empty = tmp_path / 'stage1' / 'best.pth'
+    empty.parent.mkdir()
+    empty.write_bytes(b'')
+    out = run_failing([TRAIN, CONFIG, '--work-dir', str(tmp_path / 'w'),
+                       '--cfg-options', f'load_from={empty}'] + FAST,
+                      demo_root)
+    assert f'checkpoint {empty} is empty' in out
