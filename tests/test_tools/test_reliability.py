@@ -196,3 +196,12 @@ def test_unreadable_load_from_names_the_file(demo_root, tmp_path):
                        '--cfg-options', f'load_from={empty}'] + FAST,
                       demo_root)
     assert f'checkpoint {empty} is empty' in out
+
+
+def test_converter_names_an_unreadable_checkpoint(tmp_path):
+    bad = tmp_path / 'official.pth.tar'
+    bad.write_bytes(b'\x80\x02garbage')
+    out = run_failing([osp.join(ROOT, 'tools', 'convert_rulstm_checkpoint.py'),
+                       str(bad), str(tmp_path / 'out.pth')], str(tmp_path))
+    assert f'checkpoint {bad}' in out and 'was not loaded' in out
+    assert 'weights_only=False' not in out
