@@ -126,7 +126,7 @@ def main():
         if prior is not None:
             row = prior[label]
             top_prior = np.argsort(-row)[:10]
-            panels.append((f'prior row of the ground truth',
+            panels.append(('prior row of the ground truth',
                            [names[a] for a in top_prior], row[top_prior],
                            ['tab:green' if a == label else 'tab:orange'
                             for a in top_prior]))

@@ -4,7 +4,6 @@ import os
 import os.path as osp
 import pickle
 import shutil
-import sys
 
 import numpy as np
 import pytest

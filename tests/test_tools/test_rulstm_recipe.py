@@ -5,7 +5,6 @@ import os.path as osp
 import subprocess
 import sys
 
-import numpy as np
 import pytest
 import torch
 from mmengine.config import Config
