@@ -3,27 +3,46 @@
 Plain functions on score tensors and rank arrays, called by
 :class:`AnticipationMetric`, :class:`EpicChallengeExport`, the tools and the
 tests alike. Measures are named ``{task}_{measure}@{time}``, e.g.
-``action_top5@1.00s`` (:func:`measure_name`, :func:`parse_measure_name`).
+``action_top5@1.00s``, or ``{task}_{measure}_{subset}@{time}`` for a measure
+on a subset of the segments, e.g. ``action_mt5r_unseen@1.00s``
+(:func:`measure_name`, :func:`parse_measure_name`).
 """
 import re
-from typing import Dict, Optional, Tuple
+from typing import Dict, Iterable, Optional, Sequence, Tuple
 
 import numpy as np
 import torch
 
 from ...layout import horizon_name
 
-_MEASURE = re.compile(r'^(?:[a-z_]+/)?([a-z]+_[a-z0-9]+)@(\d+\.\d+)s$')
+_MEASURE = re.compile(
+    r'^(?:[a-z_]+/)?([a-z]+_[a-z0-9]+(?:_[a-z]+)?)@(\d+\.\d+)s$')
+
+#: Segment subsets of EPIC-Kitchens-100's measures (RU-LSTM's ``--ek100``):
+#: for each subset and task, the list of the dataset's ``subsets`` whose
+#: segments the task is evaluated on. Tail verbs are measured on the
+#: segments of ``tail_verb`` (segments whose verb is a tail class), and so
+#: on; unseen participants on the same segments for every task.
+SUBSET_LISTS: Dict[str, Dict[str, str]] = dict(
+    unseen=dict(verb='unseen', noun='unseen', action='unseen'),
+    tail=dict(verb='tail_verb', noun='tail_noun', action='tail_action'))
 
 
-def measure_name(task: str, measure: str, seconds: float) -> str:
-    """``'action_top5@1.00s'`` for ``('action', 'top5', 1.0)``."""
-    return f'{task}_{measure}@{horizon_name(seconds)}'
+def measure_name(task: str,
+                 measure: str,
+                 seconds: float,
+                 subset: Optional[str] = None) -> str:
+    """``'action_top5@1.00s'`` for ``('action', 'top5', 1.0)``;
+    ``'action_mt5r_tail@1.00s'`` for ``('action', 'mt5r', 1.0, 'tail')``."""
+    suffix = f'_{subset}' if subset else ''
+    return f'{task}_{measure}{suffix}@{horizon_name(seconds)}'
 
 
 def parse_measure_name(key: str) -> Optional[Tuple[str, float]]:
-    """``('action_top5', 1.0)`` for ``'action_top5@1.00s'`` (with or without
-    the metric's prefix, e.g. ``anticipation/``); None for other keys."""
+    """``('action_top5', 1.0)`` for ``'action_top5@1.00s'`` and
+    ``('action_mt5r_unseen', 1.0)`` for ``'action_mt5r_unseen@1.00s'``
+    (with or without the metric's prefix, e.g. ``anticipation/``); None for
+    other keys."""
     match = _MEASURE.match(key)
     return (match.group(1), float(match.group(2))) if match else None
 
@@ -87,10 +106,13 @@ def topk_accuracy(ranks: np.ndarray, k: int) -> np.ndarray:
 
 
 def mean_topk_recall(ranks: np.ndarray, labels: np.ndarray,
-                     classes: np.ndarray, k: int) -> np.ndarray:
-    """Mean over ``classes`` present in ``labels`` of the per-class top-k
-    recall, at each step: ``(S,)`` in [0, 1] (NaN without such classes)."""
-    present = np.intersect1d(classes, labels)
+                     classes: Optional[np.ndarray], k: int) -> np.ndarray:
+    """Mean over ``classes`` present in ``labels`` (every class present when
+    ``classes`` is None, EPIC-Kitchens-100's class-mean recall) of the
+    per-class top-k recall, at each step: ``(S,)`` in [0, 1] (NaN without
+    such classes, e.g. on an empty subset)."""
+    present = np.unique(labels) if classes is None else np.intersect1d(
+        classes, labels)
     if len(present) == 0:
         return np.full(ranks.shape[1], np.nan)
     keep = np.isin(labels, present)
@@ -102,6 +124,13 @@ def mean_topk_recall(ranks: np.ndarray, labels: np.ndarray,
         for s in range(hits.shape[1])
     ], axis=1)  # (classes, S)
     return per_class.mean(axis=0)
+
+
+def in_subset(ids: Sequence, subset: Iterable) -> np.ndarray:
+    """Bool ``(N,)``: whether each segment id is in ``subset`` (ids compared
+    as strings, so ``12`` and ``'12'`` match, as ids read from CSVs)."""
+    members = {str(i) for i in subset}
+    return np.array([str(i) in members for i in ids], dtype=bool)
 
 
 def time_to_action(ranks: np.ndarray, times: np.ndarray, k: int) -> float:

@@ -1,5 +1,6 @@
 """Anticipation metrics: verb, noun and action top-k at each anticipation
-time, mean top-5 recall over many-shot classes, time to action."""
+time, mean top-5 recall (over many-shot classes or every class present,
+overall and on subsets of the segments), time to action."""
 from typing import Dict, List, Optional, Sequence
 
 import numpy as np
@@ -11,27 +12,38 @@ from mmaction.registry import METRICS
 
 from ...layout import (MANY_SHOT_RULES, ActionVocabulary, TimeGrid,
                        horizon_name, many_shot_classes)
-from ..functional import (degenerate_scores, label_ranks, marginal_matrix,
-                          mean_topk_recall, measure_name, time_to_action,
-                          topk_accuracy)
+from ..functional import (SUBSET_LISTS, degenerate_scores, in_subset,
+                          label_ranks, marginal_matrix, mean_topk_recall,
+                          measure_name, time_to_action, topk_accuracy)
 
 
 @METRICS.register_module()
 class AnticipationMetric(BaseMetric):
     """Top-k accuracy at each anticipation time, for actions and, with the
-    action vocabulary, verbs and nouns; mean top-5 recall over many-shot
-    classes; optionally the mean time to action.
+    action vocabulary, verbs and nouns; mean top-5 recall, over many-shot
+    classes (EPIC-Kitchens-55) or over every class present
+    (EPIC-Kitchens-100), overall and on subsets of the segments; optionally
+    the mean time to action.
 
     Reads ``pred_score`` ``(S, A)``: softmax scores of the S anticipation
     steps of the dataset's time grid (2.0 s ... 0.25 s on RU-LSTM's), as
-    the anticipation heads predict them; and ``gt_label`` (the action). Verb (noun) scores are the sum of the
-    scores of the actions with that verb (noun), as in RU-LSTM. Metric names
-    carry the horizon, e.g. ``anticipation/action_top5@1.00s`` (RU-LSTM's
+    the anticipation heads predict them; ``gt_label`` (the action) and
+    ``segment_id``. Verb (noun) scores are the sum of the scores of the
+    actions with that verb (noun), as in RU-LSTM. Metric names carry the
+    horizon, e.g. ``anticipation/action_top5@1.00s`` (RU-LSTM's EK55
     model-selection criterion), ``verb_top1@2.00s``, ``noun_mt5r@1.00s``,
-    ``action_tta5``. The per-horizon table is also written to the log.
+    ``action_mt5r@1.00s`` (the EK100 criterion), ``action_mt5r_unseen@1.00s``,
+    ``verb_mt5r_tail@0.25s``, ``action_tta5``. The per-horizon table is also
+    written to the log.
 
-    The time grid, the vocabulary, the class counts and the many-shot
-    files come from the dataset (``dataset_meta``, see
+    EPIC-Kitchens-100 as RU-LSTM's ``--ek100`` evaluates it::
+
+        dict(type='AnticipationMetric', verb_noun=True, all_classes=True,
+             subsets=('unseen', 'tail'), count_dropped=True)
+
+    The time grid, the vocabulary, the class counts, the many-shot files,
+    the subsets and the dropped segments come from the dataset
+    (``dataset_meta['anticipation']``, see
     :class:`AnticipationFeatureDataset`): changing the grid or the
     ``data_root`` of the dataset changes the metric with it.
 
@@ -43,6 +55,22 @@ class AnticipationMetric(BaseMetric):
             is many-shot when its verb or its noun is, as RU-LSTM does) or
             ``'official'`` (``EPIC_many_shot_actions.csv``). Defaults to
             None (not computed).
+        all_classes (bool): Mean top-5 recall over every class present in
+            the segments evaluated (EPIC-Kitchens-100's class-mean recall),
+            named ``{task}_mt5r`` as the many-shot one; not with
+            ``many_shot``. Defaults to False.
+        subsets (Sequence[str]): Also report the mean top-5 recall on
+            subsets of the segments, from the dataset's ``subsets`` lists of
+            segment ids: ``'unseen'`` (unseen participants: the ``unseen``
+            list for every task) and ``'tail'`` (verbs on the ``tail_verb``
+            segments, nouns on ``tail_noun``, actions on ``tail_action``, as
+            RU-LSTM does), named ``{task}_mt5r_{subset}``. Needs
+            ``many_shot`` or ``all_classes``. Defaults to ``()``.
+        count_dropped (bool): Count the segments the dataset dropped for
+            lack of frames (its ``dropped_labels``) with zero scores, i.e.
+            as misses at every step, in every measure, as RU-LSTM's
+            ``--ek100`` does; EK55's protocol excludes them. Defaults to
+            False.
         time_to_action (bool): Also report the mean time to action: the
             earliest anticipation time from which the label is in the top 5
             (0 when never), averaged. Defaults to False.
@@ -55,6 +83,9 @@ class AnticipationMetric(BaseMetric):
                  topk: Sequence[int] = (1, 5),
                  verb_noun: bool = False,
                  many_shot: Optional[str] = None,
+                 all_classes: bool = False,
+                 subsets: Sequence[str] = (),
+                 count_dropped: bool = False,
                  time_to_action: bool = False,
                  collect_device: str = 'cpu',
                  prefix: Optional[str] = None) -> None:
@@ -64,10 +95,24 @@ class AnticipationMetric(BaseMetric):
                              f'{MANY_SHOT_RULES}, got {many_shot!r}')
         if many_shot and not verb_noun:
             raise ValueError('many_shot recall needs verb_noun=True')
+        if many_shot and all_classes:
+            raise ValueError('mean top-5 recall is over many-shot classes '
+                             '(many_shot) or over all classes (all_classes),'
+                             ' not both')
+        unknown = [s for s in subsets if s not in SUBSET_LISTS]
+        if unknown:
+            raise ValueError(f'subsets must be among {tuple(SUBSET_LISTS)}, '
+                             f'got {unknown}')
+        if subsets and not (many_shot or all_classes):
+            raise ValueError('subsets report the mean top-5 recall: set '
+                             'all_classes=True or many_shot')
         self.topk = tuple(topk)
         self.times = None  # from the dataset's grid, at the first batch
         self.verb_noun = verb_noun
         self.many_shot_rule = many_shot
+        self.all_classes = all_classes
+        self.subsets = tuple(subsets)
+        self.count_dropped = count_dropped
         self.time_to_action = time_to_action
         self.tasks = ('verb', 'noun', 'action') if verb_noun else ('action', )
         self.vocab = None
@@ -82,9 +127,15 @@ class AnticipationMetric(BaseMetric):
 
     def _setup(self) -> None:
         """Take the grid, the vocabulary and the class lists from the
-        dataset."""
+        dataset; check that it publishes the subsets and dropped segments
+        asked for (before a whole evaluation runs)."""
         self.times = tuple(
             TimeGrid.from_dict(self._meta('grid')).anticipation_times())
+        for subset in self.subsets:
+            for task in self.tasks:
+                self._subset_ids(subset, task)
+        if self.count_dropped:
+            self._meta('dropped_labels')
         if not self.verb_noun:
             return
         self.vocab = ActionVocabulary.from_dict(self._meta('vocabulary'))
@@ -122,9 +173,15 @@ class AnticipationMetric(BaseMetric):
             raise ValueError(
                 f'segment {ids[i]}: label {int(labels[i])} outside [0, '
                 f'{scores.shape[2]}) (unlabelled split?)')
+        self.results.extend(
+            self._rank(scores, labels, ids, degenerate_scores(scores)))
+
+    def _rank(self, scores: torch.Tensor, labels: torch.Tensor,
+              ids: list, flags: Dict[str, torch.Tensor]) -> List[dict]:
+        """One result per segment: its id, the rank of its action (verb,
+        noun) label at each step and the degenerate-score flags."""
         ranks = dict(action=label_ranks(scores, labels))
         classes = dict(action=labels)
-        flags = degenerate_scores(scores)
         if self.verb_noun:
             if scores.shape[2] != len(self.vocab):
                 raise ValueError(
@@ -136,15 +193,63 @@ class AnticipationMetric(BaseMetric):
                 classes[task] = torch.from_numpy(of)[labels]
                 ranks[task] = label_ranks(scores @ self.marginals[task],
                                           classes[task])
-        for i in range(len(data_samples)):
-            self.results.append({
-                **{f'{t}_rank': ranks[t][i].numpy() for t in ranks},
-                **{f'{t}_label': int(classes[t][i]) for t in classes},
-                **{flag: bool(value[i]) for flag, value in flags.items()}
-            })
+        return [{
+            'segment_id': ids[i],
+            **{f'{t}_rank': ranks[t][i].numpy() for t in ranks},
+            **{f'{t}_label': int(classes[t][i]) for t in classes},
+            **{flag: bool(value[i]) for flag, value in flags.items()}
+        } for i in range(len(ids))]
+
+    def _dropped_results(self, results: List[dict]) -> List[dict]:
+        """The dataset's dropped segments with zero scores at every step:
+        misses under the tie rule of :func:`label_ranks`, as RU-LSTM's
+        ``--ek100`` counts them (the model is not run on them)."""
+        rows = self._meta('dropped_labels')
+        ids = [row[0] for row in rows]
+        published = self._meta('dropped_ids') if 'dropped_ids' in (
+            self.dataset_meta or {}).get('anticipation', {}) else ids
+        if sorted(map(str, ids)) != sorted(map(str, published)):
+            raise ValueError(
+                f'the dataset\'s dropped_labels ({len(ids)} segments) and '
+                f'dropped_ids ({len(published)}) disagree')
+        seen = {str(r['segment_id']) for r in results}
+        twice = [i for i in ids if str(i) in seen]
+        if twice:
+            raise ValueError(f'dropped segments {twice[:5]} also have '
+                             'predictions: the dataset lists them wrongly')
+        if not rows:
+            return []
+        labels = np.array([row[1:] for row in rows], dtype=np.int64)  # (D, 3)
+        num = self._meta('num_classes')
+        if labels[:, 2].min() < 0 or labels[:, 2].max() >= num:
+            raise ValueError(f'dropped_labels: action labels outside '
+                             f'[0, {num})')
+        if self.verb_noun and not (
+                np.array_equal(self.vocab.verbs[labels[:, 2]], labels[:, 0])
+                and np.array_equal(self.vocab.nouns[labels[:, 2]],
+                                   labels[:, 1])):
+            raise ValueError(
+                'dropped_labels: verb and noun labels disagree with the '
+                f'actions of {self.vocab.source}')
+        zeros = torch.zeros(len(rows), len(self.times), num)  # (D, S, A)
+        no = torch.zeros(len(rows), dtype=torch.bool)
+        return self._rank(zeros, torch.from_numpy(labels[:, 2]), ids,
+                          dict(nonfinite=no, constant=no))
 
     def compute_metrics(self, results: List[dict]) -> Dict[str, float]:
+        if self.times is None:  # no prediction at all on this process
+            self._setup()
         self._warn_degenerate(results)
+        dropped = self._dropped_results(results) if self.count_dropped else []
+        if not self.count_dropped:
+            skipped = len((self.dataset_meta or {}).get(
+                'anticipation', {}).get('dropped_labels') or [])
+            if skipped:
+                MMLogger.get_current_instance().info(
+                    f'{skipped} segments dropped by the dataset are not '
+                    'counted (count_dropped=False)')
+        results = results + dropped
+        ids = [r['segment_id'] for r in results]
         metrics = {}
         for task in self.tasks:
             ranks = np.stack([r[f'{task}_rank'] for r in results])  # (N, S)
@@ -153,17 +258,40 @@ class AnticipationMetric(BaseMetric):
                 acc = topk_accuracy(ranks, k) * 100
                 metrics.update({measure_name(task, f'top{k}', t): float(a)
                                 for t, a in zip(self.times, acc)})
-            if task in self.many_shot:
-                recall = mean_topk_recall(ranks, labels,
-                                          self.many_shot[task], 5) * 100
-                metrics.update({measure_name(task, 'mt5r', t): float(r)
-                                for t, r in zip(self.times, recall)})
+            if self.all_classes or task in self.many_shot:
+                classes = self.many_shot.get(task)  # None: all classes
+                subsets = {None: np.ones(len(ids), bool)}
+                subsets.update(
+                    (subset, in_subset(ids, self._subset_ids(subset, task)))
+                    for subset in self.subsets)
+                for subset, keep in subsets.items():
+                    recall = mean_topk_recall(ranks[keep], labels[keep],
+                                              classes, 5) * 100
+                    metrics.update({
+                        measure_name(task, 'mt5r', t, subset): float(r)
+                        for t, r in zip(self.times, recall)
+                    })
             if self.time_to_action:
                 metrics[f'{task}_tta5'] = float(
                     time_to_action(ranks, np.array(self.times), 5))
         MMLogger.get_current_instance().info(
-            '\n' + self.format_table(metrics, len(results)))
+            '\n' + self.format_table(metrics, len(results), len(dropped)))
         return metrics
+
+    def _subset_ids(self, subset: str, task: str) -> list:
+        """The ids of the dataset's ``subsets`` list that ``task`` is
+        evaluated on in ``subset``; an error when the dataset has none."""
+        name = SUBSET_LISTS[subset][task]
+        meta = (self.dataset_meta or {}).get('anticipation', {})
+        lists = meta.get('subsets') or {}
+        if not lists.get(name):
+            raise KeyError(
+                f'AnticipationMetric(subsets={self.subsets}) needs the '
+                f'dataset\'s subsets[{name!r}] (segment ids), but '
+                f'{meta.get("ann_file", "the dataset")} has '
+                f'{sorted(k for k in lists if lists[k])}: evaluate a split '
+                'with subset lists, or leave subsets out')
+        return lists[name]
 
     @staticmethod
     def _warn_degenerate(results: List[dict]) -> None:
@@ -179,22 +307,30 @@ class AnticipationMetric(BaseMetric):
                     'the model is broken or diverged; these count as '
                     'misses (ties never count in the label\'s favour)')
 
-    def format_table(self, metrics: Dict[str, float], num: int) -> str:
+    def format_table(self,
+                     metrics: Dict[str, float],
+                     num: int,
+                     dropped: int = 0) -> str:
         """Markdown table: one row per task and measure, one column per
         anticipation time."""
         names = [horizon_name(t) for t in self.times]
         lines = [
-            f'Anticipation results (%) on {num} segments',
+            f'Anticipation results (%) on {num} segments' +
+            (f' ({dropped} dropped, counted as misses)' if dropped else ''),
             '| | ' + ' | '.join(names) + ' |',
             '|---|' + '---|' * len(names),
         ]
-        measures = [f'top{k}' for k in self.topk] + ['mt5r']
+        recall = 'mean top-5 recall' + (
+            ' (all classes)' if self.all_classes else ' (many-shot)')
+        measures = [(f'top{k}', None, f'top-{k}') for k in self.topk]
+        measures += [('mt5r', subset, recall + (f', {subset}' if subset
+                                                 else ''))
+                     for subset in (None, ) + self.subsets]
         for task in self.tasks:
-            for measure in measures:
-                keys = [measure_name(task, measure, t) for t in self.times]
+            for measure, subset, label in measures:
+                keys = [measure_name(task, measure, t, subset)
+                        for t in self.times]
                 if keys[0] in metrics:
-                    label = ('mean top-5 recall' if measure == 'mt5r' else
-                             f'top-{measure[3:]}')
                     lines.append(f'| {task} {label} | ' + ' | '.join(
                         f'{metrics[k]:.2f}' for k in keys) + ' |')
         tta = [f'{t} {metrics[f"{t}_tta5"]:.2f} s' for t in self.tasks
