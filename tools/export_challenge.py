@@ -1,12 +1,16 @@
-"""Write the EPIC-Kitchens-55 anticipation challenge JSON of a test split.
+"""Write the EPIC-Kitchens-55 or -100 anticipation challenge JSON of a
+test split.
 
     python tools/export_challenge.py configs/rulstm_epic_glvn.py \
         work_dirs/rulstm_epic_glvn/best.pth --split test_seen.csv \
         --out work_dirs/rulstm_epic_glvn/seen.json
 
-The split CSV (RU-LSTM's ``test_seen.csv`` / ``test_unseen.csv``: id, video,
-start, end; no labels) and ``actions.csv`` are read from the test dataset's
-``data_root``; segments dropped for lack of frames get zero scores. Scores are taken 1 s before each action.
+The split CSV (RU-LSTM's EK55 ``test_seen.csv`` / ``test_unseen.csv`` or
+EK100 ``test_timestamps.csv``: id, video, start, end; no labels) and
+``actions.csv`` are read from the test dataset's ``data_root``; segments
+dropped for lack of frames get zero scores. Scores are taken 1 s before each
+action. The dataset of the config decides the format: EK55 writes version
+0.1 (integer ids), EK100 version 0.2 (ids such as ``P01_101_0``).
 """
 import argparse
 import os
@@ -22,7 +26,7 @@ from mmengine.runner import Runner
 
 def parse_args():
     parser = argparse.ArgumentParser(
-        description='Export the EK55 anticipation challenge JSON')
+        description='Export the EPIC-Kitchens anticipation challenge JSON')
     parser.add_argument('config', help='test config file path')
     parser.add_argument('checkpoint', help='checkpoint file')
     parser.add_argument('--split', required=True,

@@ -1,4 +1,5 @@
-"""The EPIC-Kitchens-55 action anticipation challenge submission."""
+"""The EPIC-Kitchens-55 and -100 action anticipation challenge
+submissions."""
 import json
 import os
 from typing import Dict, List, Optional, Sequence
@@ -13,16 +14,23 @@ from mmaction.registry import METRICS
 from ...layout import ActionVocabulary, TimeGrid
 from ..functional import marginal_matrix
 
+#: Challenge format version of each dataset (``dataset_meta['anticipation']
+#: ['dataset']``), as RU-LSTM writes them.
+FORMAT_VERSIONS = dict(epic55='0.1', epic100='0.2')
+
 
 @METRICS.register_module()
 class EpicChallengeExport(BaseMetric):
-    """Write the EK55 anticipation challenge JSON for a test split.
+    """Write the EK55 or EK100 anticipation challenge JSON for a split.
 
-    For every segment of ``ann_file`` (``test_seen.csv`` /
-    ``test_unseen.csv``): the verb and noun scores (softmax over actions,
-    summed per verb / noun) and the top ``top_actions`` action scores at
-    1 s before the action, keyed ``"verb,noun"``. Segments dropped for lack
-    of frames get zero scores, as in RU-LSTM. Format::
+    For every segment of ``ann_file`` (EK55 ``test_seen.csv`` /
+    ``test_unseen.csv``, EK100 ``test_timestamps.csv``, or a validation
+    split): the verb and noun scores (softmax over actions, summed per verb
+    / noun; every class) and the top ``top_actions`` action scores at 1 s
+    before the action, keyed ``"verb,noun"``. Segments dropped for lack of
+    frames get zero scores, as in RU-LSTM. Format (EK55 version ``"0.1"``
+    with integer ids as strings; EK100 version ``"0.2"``, ids as the split
+    gives them, e.g. ``"P01_101_0"``)::
 
         {"version": "0.1", "challenge": "action_anticipation",
          "sls_pt": 1, "sls_tl": 4, "sls_td": 3,
@@ -30,8 +38,9 @@ class EpicChallengeExport(BaseMetric):
                               "noun": {"0": 0.02, ...},
                               "action": {"0,1": 0.01, ...}}, ...}}
 
-    The time grid, the vocabulary, the class counts and the dropped segments
-    come from the dataset (``dataset_meta``).
+    The dataset (``dataset``: ``epic55`` or ``epic100``, hence the
+    version), the time grid, the vocabulary, the class counts and the
+    dropped segments come from the dataset (``dataset_meta``).
 
     Args:
         out_file (str): JSON file to write.
@@ -62,11 +71,13 @@ class EpicChallengeExport(BaseMetric):
 
     def _setup(self) -> None:
         meta = (self.dataset_meta or {}).get('anticipation', {})
-        if meta.get('dataset') != 'epic55':
-            raise ValueError('EpicChallengeExport needs an EPIC-Kitchens-55 '
-                             f'dataset, got dataset_meta {sorted(meta)} of '
+        if meta.get('dataset') not in FORMAT_VERSIONS:
+            raise ValueError('EpicChallengeExport needs an EPIC-Kitchens '
+                             f'dataset ({sorted(FORMAT_VERSIONS)}), got '
+                             f'dataset_meta {sorted(meta)} of '
                              f'{meta.get("dataset")!r}')
         self.meta = meta
+        self.version = FORMAT_VERSIONS[meta['dataset']]
         self.step = TimeGrid.from_dict(meta['grid']).step_of(self.time)
         self.vocab = ActionVocabulary.from_dict(meta['vocabulary'])
         self.verb_matrix = marginal_matrix(self.vocab.verbs,
@@ -98,16 +109,22 @@ class EpicChallengeExport(BaseMetric):
         for i, sample in enumerate(data_samples):
             self.results.append(
                 dict(
-                    segment_id=int(sample['segment_id']),
+                    segment_id=self._id(sample['segment_id']),
                     verb=verbs[i],
                     noun=nouns[i],
                     top=top[i].numpy(),
                     top_scores=top_scores[i].numpy()))
 
+    def _id(self, segment_id):
+        """EK55 ids are integers; EK100 ids strings such as ``P01_101_0``,
+        kept as they are."""
+        return str(segment_id) if self.meta['dataset'] == 'epic100' else int(
+            segment_id)
+
     def compute_metrics(self, results: List[dict]) -> Dict[str, float]:
         if self.vocab is None:  # no prediction at all
             self._setup()
-        dropped = self.meta['dropped_ids']
+        dropped = [self._id(i) for i in self.meta['dropped_ids']]
         num_top = min(self.top_actions, len(self.vocab))
         zero = dict(
             segment_id=None,
@@ -125,7 +142,7 @@ class EpicChallengeExport(BaseMetric):
                 f'cover {len(set(ids))} (with {len(ids) - len(set(ids))} '
                 'repeated); test the whole split that the JSON is for')
         payload = {
-            'version': '0.1',
+            'version': self.version,
             'challenge': 'action_anticipation',
             'sls_pt': self.sls[0],
             'sls_tl': self.sls[1],
