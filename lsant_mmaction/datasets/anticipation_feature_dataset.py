@@ -1,6 +1,6 @@
 """Datasets of pre-extracted features in the RU-LSTM layout."""
 import os.path as osp
-from typing import Callable, List, Optional, Sequence, Union
+from typing import Callable, Dict, List, Optional, Sequence, Union
 
 import numpy as np
 from mmengine.logging import MMLogger
@@ -8,7 +8,8 @@ from mmengine.logging import MMLogger
 from mmaction.datasets import BaseActionDataset
 from mmaction.registry import DATASETS
 
-from ..layout import TimeGrid, read_segments, read_vocabulary
+from ..layout import (SEGMENT_ID_TYPES, TimeGrid, read_id_list,
+                      read_segments, read_vocabulary)
 
 
 class AnticipationFeatureDataset(BaseActionDataset):
@@ -22,7 +23,9 @@ class AnticipationFeatureDataset(BaseActionDataset):
     LMDBs, or ``frames_root`` (``data_prefix['frames']``) where
     :class:`LoadAnticipationFrames` finds the video frame folders.
     Segments with no valid frame are dropped (as in RU-LSTM) and listed in
-    ``dropped_ids``.
+    ``dropped_ids``. Segment ids are integers (EK55, EGTEA) or strings
+    (EK100), as :data:`~lsant_mmaction.layout.SEGMENT_ID_TYPES` says for
+    the dataset's format.
 
     The dataset is the one source of the facts that metrics, exports and
     tools need; it publishes them in ``metainfo['anticipation']`` (what
@@ -36,6 +39,12 @@ class AnticipationFeatureDataset(BaseActionDataset):
       (``ActionVocabulary.from_dict``);
     - ``num_classes``, ``num_verbs``, ``num_nouns``;
     - ``dropped_ids`` and ``num_segments`` (all segments of the split);
+    - ``dropped_labels``: ``[segment_id, verb, noun, action]`` of each
+      dropped segment of a labelled split (``None`` for an unlabelled one),
+      for benchmarks that evaluate them with zero scores (EK100);
+    - ``subsets``: ``{name: [segment ids]}`` read from the ``subsets``
+      files (``{}`` when none is given); every id is a segment of the split
+      (kept or dropped);
     - the files, resolved against ``data_root``: ``dataset`` (the format
       of ``actions.csv``), ``ann_file``, ``actions_file`` and, when given,
       ``many_shot_{verbs,nouns,actions}``.
@@ -56,6 +65,11 @@ class AnticipationFeatureDataset(BaseActionDataset):
         many_shot (dict, optional): ``verbs``, ``nouns`` (and optionally
             ``actions``) many-shot lists relative to ``data_root``.
             Defaults to None.
+        subsets (dict, optional): ``{name: id-list file}`` (one segment id
+            per line, no header, relative to ``data_root``): evaluation
+            subsets of the split, published in ``metainfo['anticipation']
+            ['subsets']``. Names are restricted to ``SUBSET_NAMES`` when a
+            subclass sets it. Defaults to None.
         time_grid (dict, optional): Arguments of
             :class:`~lsant_mmaction.layout.TimeGrid` (``fps``,
             ``time_step``, ``num_steps``, ``num_anticipation_steps``).
@@ -68,6 +82,7 @@ class AnticipationFeatureDataset(BaseActionDataset):
     """
 
     VOCABULARY = 'epic55'  # format of actions.csv (layout.read_vocabulary)
+    SUBSET_NAMES: Optional[Sequence[str]] = None  # None: any name
 
     def __init__(self,
                  ann_file: str,
@@ -79,11 +94,13 @@ class AnticipationFeatureDataset(BaseActionDataset):
                  data_prefix: dict = dict(features=''),
                  actions_file: str = 'actions.csv',
                  many_shot: Optional[dict] = None,
+                 subsets: Optional[dict] = None,
                  time_grid: Optional[dict] = None,
                  test_mode: bool = False,
                  indices: Optional[Union[int, Sequence[int]]] = None,
                  lazy_init: bool = False) -> None:
         self.num_verbs = num_verbs
+        self.subset_files = self._subset_files(subsets or {}, data_root)
         self.num_nouns = num_nouns
         self.grid = TimeGrid(**(time_grid or {}))
         self.dropped_ids: List[Union[int, str]] = []
@@ -112,19 +129,62 @@ class AnticipationFeatureDataset(BaseActionDataset):
             indices=indices,
             lazy_init=lazy_init)
 
+    def _subset_files(self, subsets: dict, data_root: str) -> Dict[str, str]:
+        """``{name: path}`` of the subset lists, names checked."""
+        if not isinstance(subsets, dict):
+            raise TypeError(f'subsets must be a dict of name -> id-list file,'
+                            f' got {type(subsets).__name__}')
+        allowed = self.SUBSET_NAMES
+        unknown = [n for n in subsets if allowed is not None
+                   and n not in allowed]
+        if unknown:
+            raise ValueError(f'{type(self).__name__}: unknown subsets '
+                             f'{unknown}; expected names among '
+                             f'{list(allowed)}')
+        return {name: osp.join(data_root, path)
+                for name, path in subsets.items()}
+
+    def _read_subsets(self, segments) -> Dict[str, list]:
+        """The subset lists, each id checked to be a segment of the split
+        and given in the split's id type."""
+        known = {str(i): i for i in segments.ids.tolist()}
+        out = {}
+        for name, path in self.subset_files.items():
+            ids = []
+            for line, segment_id in read_id_list(path, with_lines=True):
+                if segment_id not in known:
+                    raise ValueError(
+                        f'{path}, line {line}: segment {segment_id!r} of '
+                        f'subset {name!r} is not a segment of '
+                        f'{self.ann_file}; is the list for another split?')
+                ids.append(known[segment_id])
+            out[name] = ids
+        return out
+
     def load_data_list(self) -> List[dict]:
         """Read the vocabulary and the CSV, and compute every segment's
-        frames; publish the vocabulary and the dropped segments."""
+        frames; publish the vocabulary, the dropped segments and the
+        subsets."""
         published = self._metainfo['anticipation']
         vocab = self._read_vocabulary(published['actions_file'])
-        segments = read_segments(self.ann_file)
+        segments = read_segments(self.ann_file,
+                                 SEGMENT_ID_TYPES.get(self.VOCABULARY, 'auto'))
         if segments.labelled:
             self._check_labels(segments, vocab, published['actions_file'])
+        subsets = self._read_subsets(segments)
         data_list, self.dropped_ids = [], []
+        dropped_labels = [] if segments.labelled else None
         for i, segment_id in enumerate(segments.ids.tolist()):
             frames = self.grid.frame_indices(int(segments.start_frames[i]))
             if frames is None:
                 self.dropped_ids.append(segment_id)
+                if segments.labelled:
+                    dropped_labels.append([
+                        segment_id,
+                        int(segments.verbs[i]),
+                        int(segments.nouns[i]),
+                        int(segments.actions[i])
+                    ])
                 continue
             info = dict(
                 segment_id=segment_id,
@@ -155,6 +215,8 @@ class AnticipationFeatureDataset(BaseActionDataset):
         published.update(
             vocabulary=vocab.to_dict(),
             dropped_ids=list(self.dropped_ids),
+            dropped_labels=dropped_labels,
+            subsets=subsets,
             num_segments=len(segments))
         return data_list
 
@@ -200,7 +262,7 @@ class AnticipationFeatureDataset(BaseActionDataset):
             i = int(bad.nonzero()[0][0])
             raise ValueError(
                 f'{self.ann_file}: {bad.sum()} segments have a {name} label '
-                f'outside [0, {upper}), e.g. segment {int(ids[i])} with '
+                f'outside [0, {upper}), e.g. segment {ids[i]} with '
                 f'{name} {int(values[i])}')
 
     def get_data_info(self, idx: int) -> dict:

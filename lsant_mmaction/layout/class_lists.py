@@ -1,10 +1,10 @@
-"""Class lists of a benchmark: many-shot verbs, nouns and actions (pure
-numpy)."""
-from typing import Dict, Optional
+"""Class and segment lists of a benchmark: many-shot verbs, nouns and
+actions; segment-id lists of evaluation subsets (pure numpy)."""
+from typing import Dict, List, Optional, Tuple, Union
 
 import numpy as np
 
-from .csv_files import parse_int, read_columns
+from .csv_files import parse_int, read_columns, read_rows
 from .vocabulary import ActionVocabulary
 
 MANY_SHOT_RULES = ('rulstm', 'official')
@@ -69,3 +69,39 @@ def many_shot_classes(vocab: ActionVocabulary,
                              'file')
         actions = read_many_shot_actions(actions_file, vocab)
     return dict(verb=verbs, noun=nouns, action=actions)
+
+
+def read_id_list(path: str, with_lines: bool = False
+                 ) -> Union[List[str], List[Tuple[int, str]]]:
+    """Ids of a list file: one id per line, no header, e.g. RU-LSTM's
+    ``validation_unseen_participants_ids.csv`` (EK100 segment ids such as
+    ``P01_11_102``). Blank lines are skipped.
+
+    Args:
+        path (str): The list file.
+        with_lines (bool): Return ``(line number, id)`` pairs instead of the
+            ids, for messages that name the line. Defaults to False.
+
+    Returns:
+        list: The ids as strings, in file order.
+
+    Raises:
+        FileNotFoundError: naming ``path`` when it does not exist.
+        ValueError: naming the file (and line) when it is empty, a line has
+            more than one column, or an id repeats.
+    """
+    rows = read_rows(path)
+    if not rows:
+        raise ValueError(f'{path}: no ids (expected one id per line)')
+    seen: Dict[str, int] = {}
+    out = []
+    for line, row in enumerate(rows, start=1):
+        if len([c for c in row if c]) != 1 or not row[0]:
+            raise ValueError(f'{path}, line {line}: expected one id per line,'
+                             f' got {row}')
+        earlier = seen.setdefault(row[0], line)
+        if earlier != line:
+            raise ValueError(f'{path}, line {line}: duplicate id {row[0]!r} '
+                             f'(first on line {earlier})')
+        out.append((line, row[0]) if with_lines else row[0])
+    return out

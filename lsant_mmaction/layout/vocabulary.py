@@ -9,7 +9,7 @@ from .csv_files import parse_int, read_columns, read_rows
 
 
 #: Formats of ``actions.csv`` that :func:`read_vocabulary` reads.
-VOCABULARIES = ('epic55', 'egtea')
+VOCABULARIES = ('epic55', 'egtea', 'epic100')
 
 
 @dataclass
@@ -73,11 +73,23 @@ def _ordered_ids(ids: np.ndarray, path: str) -> np.ndarray:
     return np.argsort(ids)
 
 
-def read_class_names(path: str, kind: str) -> Dict[int, str]:
-    """``{id: class_key}`` from ``EPIC_{verb,noun}_classes.csv``."""
-    id_column = f'{kind}_id'
+def read_class_names(path: str,
+                     kind: str,
+                     id_column: Optional[str] = None,
+                     key_column: str = 'class_key') -> Dict[int, str]:
+    """``{id: class key}`` of a class file with a header.
+
+    Args:
+        path (str): ``EPIC_{verb,noun}_classes.csv`` (EK55: columns
+            ``{kind}_id, class_key``) or ``EPIC_100_{verb,noun}_classes.csv``
+            (EK100: ``id, key``).
+        kind (str): ``'verb'`` or ``'noun'``, for messages.
+        id_column (str, optional): Defaults to ``f'{kind}_id'`` (EK55).
+        key_column (str): Defaults to ``'class_key'`` (EK55).
+    """
+    id_column = id_column or f'{kind}_id'
     names = {}
-    for line, class_id, key in read_columns(path, [id_column, 'class_key']):
+    for line, class_id, key in read_columns(path, [id_column, key_column]):
         class_id = parse_int(class_id, path, line, id_column)
         if class_id in names:
             raise ValueError(f'{path}, line {line}: duplicate {kind} id '
@@ -145,6 +157,83 @@ def read_epic55_vocabulary(actions_csv: str,
                             [names[i] for i in order])
 
 
+def read_epic100_vocabulary(actions_csv: str,
+                            verb_classes_csv: Optional[str] = None,
+                            noun_classes_csv: Optional[str] = None
+                            ) -> ActionVocabulary:
+    """EPIC-KITCHENS-100 actions from RU-LSTM's ``ek100/actions.csv``
+    (header ``id,verb,noun,action``; the action is named ``"verb noun"``
+    with the class keys, e.g. ``take tap``).
+
+    Class names, when wanted (GloVe priors), come from the ``key`` column of
+    the official ``EPIC_100_verb_classes.csv`` and
+    ``EPIC_100_noun_classes.csv``; every action name must then read
+    ``"{verb key} {noun key}"``, which catches class files of another
+    release or benchmark.
+
+    Args:
+        actions_csv (str): RU-LSTM ``actions.csv`` with a header.
+        verb_classes_csv (str, optional): ``EPIC_100_verb_classes.csv``.
+        noun_classes_csv (str, optional): ``EPIC_100_noun_classes.csv``.
+
+    Returns:
+        ActionVocabulary: rows in action-id order.
+
+    Raises:
+        ValueError: naming the file (and line) on a wrong header, a
+            malformed row, ids that are not ``0..A-1``, or class files that
+            do not match ``actions.csv``.
+    """
+    rows = read_rows(actions_csv)
+    header = rows[0] if rows else []
+    expected = ['id', 'verb', 'noun', 'action']
+    if header != expected:
+        raise ValueError(f'{actions_csv}: expected the header {expected}, '
+                         f'got {header}')
+    ids, verbs, nouns, names, lines = [], [], [], [], []
+    for line, row in enumerate(rows[1:], start=2):
+        if len(row) != 4:
+            raise ValueError(f'{actions_csv}, line {line}: expected 4 '
+                             f'columns, got {row}')
+        ids.append(parse_int(row[0], actions_csv, line, 'id'))
+        verbs.append(parse_int(row[1], actions_csv, line, 'verb'))
+        nouns.append(parse_int(row[2], actions_csv, line, 'noun'))
+        names.append(row[3])
+        lines.append(line)
+    order = _ordered_ids(np.asarray(ids, np.int64), actions_csv)
+    verbs = np.asarray(verbs, np.int64)[order]
+    nouns = np.asarray(nouns, np.int64)[order]
+    names = [names[i] for i in order]
+    lines = [lines[i] for i in order]
+    if (verb_classes_csv is None) != (noun_classes_csv is None):
+        raise ValueError('give both verb_classes_csv and noun_classes_csv, '
+                         'or neither')
+    verb_names = noun_names = None
+    source = actions_csv
+    if verb_classes_csv is not None:
+        verb_names = read_class_names(verb_classes_csv, 'verb', 'id', 'key')
+        noun_names = read_class_names(noun_classes_csv, 'noun', 'id', 'key')
+        _check_names(verbs, verb_names, 'verb', verb_classes_csv, actions_csv)
+        _check_names(nouns, noun_names, 'noun', noun_classes_csv, actions_csv)
+        for name, verb, noun, line in zip(names, verbs.tolist(),
+                                          nouns.tolist(), lines):
+            verb_key, noun_key = verb_names[verb], noun_names[noun]
+            if name == f'{verb_key} {noun_key}':
+                continue
+            kind, path, class_id, key = (
+                ('noun', noun_classes_csv, noun, noun_key)
+                if name.startswith(verb_key + ' ') else
+                ('verb', verb_classes_csv, verb, verb_key))
+            raise ValueError(
+                f'{path} does not match {actions_csv}: line {line} names '
+                f'action {name!r} (verb {verb}, noun {noun}) but the class '
+                f'file calls {kind} {class_id} {key!r}; are both from the '
+                'same EPIC-KITCHENS-100 release?')
+        source = f'{actions_csv} + {verb_classes_csv} + {noun_classes_csv}'
+    return ActionVocabulary(verbs, nouns, verb_names, noun_names, source,
+                            names)
+
+
 def read_egtea_vocabulary(actions_csv: str) -> ActionVocabulary:
     """EGTEA Gaze+ actions from RU-LSTM's ``egtea/actions.csv``.
 
@@ -193,9 +282,13 @@ def read_vocabulary(dataset: str,
                     actions: str,
                     verb_classes: Optional[str] = None,
                     noun_classes: Optional[str] = None):
-    """The action vocabulary of ``dataset`` (``'epic55'`` or ``'egtea'``)."""
+    """The action vocabulary of ``dataset`` (one of :data:`VOCABULARIES`:
+    ``'epic55'``, ``'egtea'``, ``'epic100'``); ``verb_classes`` and
+    ``noun_classes`` are the EPIC class files (EK55, EK100), for names."""
     if dataset == 'epic55':
         return read_epic55_vocabulary(actions, verb_classes, noun_classes)
+    if dataset == 'epic100':
+        return read_epic100_vocabulary(actions, verb_classes, noun_classes)
     if dataset == 'egtea':
         if verb_classes or noun_classes:
             raise ValueError('EGTEA class names come from actions.csv; do not '

@@ -46,7 +46,9 @@ def verb_noun_prior(vocab: ActionVocabulary) -> np.ndarray:
 
 def transition_counts(segments: Segments, num_actions: int) -> np.ndarray:
     """``Occ[i, k]``: how often action ``i`` is immediately followed by ``k``
-    within a video, segments ordered by (start frame, segment id)."""
+    within a video, segments ordered by start frame, ties broken by
+    :meth:`Segments.tie_breaks` (the segment id for EK55 and EGTEA, the
+    trailing number of the id for EK100's ``P01_01_12``)."""
     if not segments.labelled:
         raise ValueError(f'{segments.path}: the temporal prior needs a '
                          'labelled training CSV')
@@ -55,11 +57,12 @@ def transition_counts(segments: Segments, num_actions: int) -> np.ndarray:
     if bad.any():
         i = int(bad.nonzero()[0][0])
         raise ValueError(
-            f'{segments.path}: segment {int(segments.ids[i])} names action '
+            f'{segments.path}: segment {segments.ids[i]} names action '
             f'{int(actions[i])}, unknown to the vocabulary of {num_actions} '
             'actions')
     _, video_codes = np.unique(np.asarray(segments.videos), return_inverse=True)
-    order = np.lexsort((segments.ids, segments.start_frames, video_codes))
+    order = np.lexsort((segments.tie_breaks(), segments.start_frames,
+                        video_codes))
     videos, actions = video_codes[order], actions[order]
     same_video = videos[1:] == videos[:-1]
     counts = np.zeros((num_actions, num_actions), np.int64)

@@ -7,8 +7,8 @@ from typing import Dict, List, Optional, Tuple
 import numpy as np
 
 
-#: Real glove.6B 50d vectors of every EK55 and EGTEA class word, shipped with
-#: the package (extracted by ``tools/extract_glove_subset.py``).
+#: Real glove.6B 50d vectors of every EK55, EGTEA and EK100 class word, shipped
+#: with the package (extracted by ``tools/extract_glove_subset.py``).
 SHIPPED_GLOVE = {
     'glove-6b-50d-classes':
     os.path.join(os.path.dirname(__file__), 'data', 'glove_6b_50d_classes.txt'),

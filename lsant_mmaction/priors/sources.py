@@ -16,7 +16,7 @@ from typing import List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
-from ..layout import read_segments, read_vocabulary
+from ..layout import SEGMENT_ID_TYPES, read_segments, read_vocabulary
 from .builders import PriorWarning, build_from_vocabulary, check_prior
 from .glove import SHIPPED_GLOVE, load_word_vectors
 
@@ -44,10 +44,13 @@ def build_prior(kind: str,
 
     Args:
         kind (str): ``uniform``, ``vn``, ``te``, ``gl`` or ``glvn``.
-        dataset (str): ``epic55`` or ``egtea``.
+        dataset (str): ``epic55``, ``egtea`` or ``epic100`` (the format of
+            ``actions.csv`` and of the segment ids).
         actions (str): RU-LSTM ``actions.csv``.
-        verb_classes (str, optional): ``EPIC_verb_classes.csv`` (EK55 GL).
-        noun_classes (str, optional): ``EPIC_noun_classes.csv`` (EK55 GL).
+        verb_classes (str, optional): ``EPIC_verb_classes.csv`` (EK55 GL)
+            or ``EPIC_100_verb_classes.csv`` (EK100 GL).
+        noun_classes (str, optional): ``EPIC_noun_classes.csv`` (EK55 GL)
+            or ``EPIC_100_noun_classes.csv`` (EK100 GL).
         train (str, optional): Training segment CSV (TE).
         glove (str, optional): Word-vector source (GL, GL+VN), see
             :func:`load_word_vectors`.
@@ -75,7 +78,8 @@ def build_prior(kind: str,
     vocab = read_vocabulary(dataset, actions,
                             verb_classes if needs_names else None,
                             noun_classes if needs_names else None)
-    segments = read_segments(train) if kind == 'te' else None
+    segments = (read_segments(train, SEGMENT_ID_TYPES.get(dataset, 'auto'))
+                if kind == 'te' else None)
     vectors, vectors_source = None, 'the word vectors'
     if needs_names:
         vectors = load_word_vectors(glove)

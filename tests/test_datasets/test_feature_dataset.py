@@ -295,7 +295,8 @@ def test_ek55_metainfo_names_its_files(tmp_path):
         grid=dict(fps=30, time_step=0.25, num_steps=14,
                   num_anticipation_steps=8),
         num_classes=5, num_verbs=3, num_nouns=3,
-        dropped_ids=[12], num_segments=4)
+        dropped_ids=[12], dropped_labels=[[12, 2, 0, 4]], subsets={},
+        num_segments=4)
     assert list(zip(vocab.verbs, vocab.nouns)) == ACTIONS
     assert vocab.action_names == ['a0', 'a1', 'a2', 'a3', 'a4']
 

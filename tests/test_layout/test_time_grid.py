@@ -65,3 +65,42 @@ def test_real_ek55_dropped_segments(shared_data):
         seg = read_segments(f'{shared_data}/rulstm/ek55/{split}.csv')
         n = sum(frame_indices(int(s)) is None for s in seg.start_frames)
         assert n == dropped, split
+
+
+def test_real_ek100_frames_by_hand(shared_data):
+    """EK100 (string ids, 30 fps, same grid): frames ``start - 30 * ts``
+    floored, computed by hand for a sample of validation segments."""
+    seg = read_segments(f'{shared_data}/rulstm/ek100/validation.csv', 'str')
+    start = dict(zip(seg.ids.tolist(), seg.start_frames.tolist()))
+    expected = {
+        # start 1474: 1474 - 105, 1474 - 97.5, ..., 1474 - 7.5
+        'P01_11_10': [1369, 1376, 1384, 1391, 1399, 1406, 1414, 1421, 1429,
+                      1436, 1444, 1451, 1459, 1466],
+        # start 8047
+        'P22_01_100': [7942, 7949, 7957, 7964, 7972, 7979, 7987, 7994, 8002,
+                       8009, 8017, 8024, 8032, 8039],
+        # start 46: 1.5 s before is frame 1, earlier steps are padded with it
+        'P01_11_1': [1] * 9 + [8, 16, 23, 31, 38],
+        # start 16138: exact arithmetic gives 16033, 16048, 16063, ... at
+        # 3.5, 3.0, 2.5 s; the official float64 formula (and the LMDBs) one
+        # frame less
+        'P01_11_142': [16032, 16040, 16047, 16055, 16062, 16070, 16077,
+                       16085, 16092, 16100, 16107, 16115, 16122, 16130],
+    }
+    for segment_id, frames in expected.items():
+        assert frame_indices(start[segment_id]).tolist() == frames, segment_id
+    # start 1: no step before the action falls on a frame: dropped
+    assert start['P32_02_0'] == 1 and frame_indices(1) is None
+
+
+def test_real_ek100_dropped_segments(shared_data):
+    """67,182 of 67,217 training and 9,658 of 9,668 validation segments
+    keep a frame; the dropped ones are the first of their video."""
+    for split, total, dropped in (('training', 67217, 35),
+                                  ('validation', 9668, 10)):
+        seg = read_segments(f'{shared_data}/rulstm/ek100/{split}.csv')
+        assert seg.ids.dtype.kind == 'U' and len(seg) == total
+        ids = [i for i, s in zip(seg.ids.tolist(), seg.start_frames.tolist())
+               if frame_indices(s) is None]
+        assert len(ids) == dropped, split
+        assert all(i.endswith('_0') for i in ids)
