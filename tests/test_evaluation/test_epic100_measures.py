@@ -228,6 +228,8 @@ def test_bad_ek100_settings():
         meta['vocabulary']['nouns'][labels[0]], int(labels[0])]
     with pytest.raises(ValueError, match='also have predictions'):
         run(twice, scores, labels, ids, **EK100)
+    with pytest.raises(ValueError, match='unlabelled split'):
+        run(dict(meta, dropped_labels=None), scores, labels, ids, **EK100)
     no_dropped = {k: v for k, v in meta.items() if k != 'dropped_labels'}
     with pytest.raises(KeyError, match='dropped_labels'):
         run(no_dropped, scores, labels, ids, **EK100)
@@ -247,3 +249,60 @@ def test_summarize_results_reads_subset_names():
     result['anticipation/action_mt5r@1.00s'] = 99.0
     values = summarize_results.horizons(result, 'action_mt5r_unseen', 'run')
     assert values == {float(t): float(i) for i, t in enumerate(TIMES)}
+
+
+def test_real_validation_subsets_with_an_oracle(shared_data):
+    """RU-LSTM's EK100 validation split, its unseen and tail id lists and
+    its 10 segments without frames: an oracle (all the mass on the label)
+    is hit on every segment it sees, so each measure is the class-mean of
+    the fraction of segments not dropped."""
+    import os.path as osp
+    from lsant_mmaction.layout import read_columns, read_rows
+    ek100 = osp.join(shared_data, 'rulstm', 'ek100')
+    rows = read_rows(osp.join(ek100, 'validation.csv'))
+    actions = read_columns(osp.join(ek100, 'actions.csv'),
+                           ['id', 'verb', 'noun'])
+    verb_of = [int(a[2]) for a in actions]
+    noun_of = [int(a[3]) for a in actions]
+    grid = TimeGrid()
+    kept = [r for r in rows if grid.frame_indices(int(r[2])) is not None]
+    dropped = [(r[0], int(r[6])) for r in rows
+               if grid.frame_indices(int(r[2])) is None]
+    assert (len(rows), len(kept), len(dropped)) == (9668, 9658, 10)
+    subsets = {
+        name: [r[0] for r in read_rows(osp.join(
+            ek100, f'validation_{file}_ids.csv'))]
+        for name, file in (('unseen', 'unseen_participants'),
+                           ('tail_verb', 'tail_verbs'),
+                           ('tail_noun', 'tail_nouns'),
+                           ('tail_action', 'tail_actions'))}
+    meta = epic100_meta(verb_of, noun_of, [r[0] for r in kept], dropped,
+                        subsets)
+    metric = AnticipationMetric(**EK100)
+    metric.dataset_meta = dict(anticipation=meta)
+    for start in range(0, len(kept), 512):
+        batch = kept[start:start + 512]
+        labels = torch.tensor([int(r[6]) for r in batch])
+        scores = torch.zeros(len(batch), 8, 3806)
+        scores[torch.arange(len(batch)), :, labels] = 1.0
+        metric.process(None, [
+            dict(pred_score=s, gt_label=l.view(1), segment_id=r[0])
+            for s, l, r in zip(scores, labels, batch)])
+    m = metric.compute_metrics(metric.results)
+    column = dict(verb=4, noun=5, action=6)
+    lost = {i for i, _ in dropped}
+    for task in ('verb', 'noun', 'action'):
+        for subset, name in ((None, None), ('unseen', 'unseen'),
+                             ('tail', f'tail_{task}')):
+            members = set(subsets[name]) if name else None
+            per_class = {}
+            for r in rows:
+                if members is None or r[0] in members:
+                    per_class.setdefault(r[column[task]], []).append(
+                        r[0] not in lost)
+            expected = 100 * np.mean([np.mean(v)
+                                      for v in per_class.values()])
+            key = measure_name(task, 'mt5r', 1.0, subset)
+            assert m[key] == pytest.approx(expected), key
+            assert m[key] == m[measure_name(task, 'mt5r', 2.0, subset)]
+        assert m[f'{task}_top1@1.00s'] == pytest.approx(100 * 9658 / 9668)

@@ -67,10 +67,11 @@ class AnticipationMetric(BaseMetric):
             RU-LSTM does), named ``{task}_mt5r_{subset}``. Needs
             ``many_shot`` or ``all_classes``. Defaults to ``()``.
         count_dropped (bool): Count the segments the dataset dropped for
-            lack of frames (its ``dropped_labels``) with zero scores, i.e.
-            as misses at every step, in every measure, as RU-LSTM's
-            ``--ek100`` does; EK55's protocol excludes them. Defaults to
-            False.
+            lack of frames (its ``dropped_labels``) with zero scores, as
+            RU-LSTM's ``--ek100`` does, in every measure: misses at every
+            step (ties never count for the label) whenever k is smaller
+            than the number of classes. EK55's protocol excludes them.
+            Defaults to False.
         time_to_action (bool): Also report the mean time to action: the
             earliest anticipation time from which the label is in the top 5
             (0 when never), averaged. Defaults to False.
@@ -205,6 +206,10 @@ class AnticipationMetric(BaseMetric):
         misses under the tie rule of :func:`label_ranks`, as RU-LSTM's
         ``--ek100`` counts them (the model is not run on them)."""
         rows = self._meta('dropped_labels')
+        if rows is None:
+            raise ValueError(
+                'count_dropped needs the labels of the dropped segments, but '
+                f'{self._meta("ann_file")} is an unlabelled split')
         ids = [row[0] for row in rows]
         published = self._meta('dropped_ids') if 'dropped_ids' in (
             self.dataset_meta or {}).get('anticipation', {}) else ids
