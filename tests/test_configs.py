@@ -25,7 +25,8 @@ def test_configs_match_the_generator():
 def test_every_row_of_the_paper_has_a_config():
     names = {osp.basename(c)[:-3] for c in CONFIGS}
     for dataset, modalities in (('epic', ('rgb', 'flow', 'obj')),
-                                ('egtea', ('rgb', 'flow'))):
+                                ('egtea', ('rgb', 'flow')),
+                                ('ek100', ('rgb', 'flow', 'obj'))):
         for prior in ('onehot', 'uniform', 'te', 'vn', 'gl', 'glvn'):
             assert f'lstm_{dataset}_{prior}' in names
             assert f'rulstm_{dataset}_{prior}' in names
@@ -58,6 +59,40 @@ def test_config_builds_model(path):
     else:
         assert loss.alpha > 0 and loss.num_classes == head.num_classes
         assert loss.prior_source['kind'] in name[:-3].split('_')
+
+
+def test_ek100_configs_state_its_facts():
+    """EK100: 3,806 actions, rgb/flow/obj features, priors in the epic100
+    format, the validation subsets on the validation split only."""
+    cfg = Config.fromfile(osp.join(ROOT, 'configs', 'rulstm_ek100_glvn.py'))
+    assert cfg.num_classes == 3806 and cfg.data_root == 'data/ek100/'
+    assert dict(cfg.feature_dims) == dict(rgb=1024, flow=1024, obj=352)
+    train, val = cfg.train_dataloader.dataset, cfg.val_dataloader.dataset
+    assert train.type == val.type == 'EpicKitchens100FeatureDataset'
+    assert 'subsets' not in train
+    assert dict(val.subsets) == dict(
+        unseen='validation_unseen_participants_ids.csv',
+        tail_verb='validation_tail_verbs_ids.csv',
+        tail_noun='validation_tail_nouns_ids.csv',
+        tail_action='validation_tail_actions_ids.csv')
+    prior = cfg.model.cls_head.loss_cls.prior
+    assert prior.dataset == 'epic100' and prior.kind == 'glvn'
+    assert prior.verb_classes.endswith('EPIC_100_verb_classes.csv')
+    assert cfg.val_evaluator.verb_noun and not cfg.val_evaluator.get(
+        'many_shot')
+
+
+def test_ek100_base_builds_on_the_real_files(shared_data):
+    """The base's validation dataset, pointed at the real files, reads the
+    subsets."""
+    from mmaction.registry import DATASETS
+    cfg = Config.fromfile(
+        osp.join(ROOT, 'configs', '_base_', 'datasets', 'epic100_features.py'))
+    dataset_cfg = dict(cfg.val_dataloader.dataset, pipeline=[],
+                       data_root=osp.join(shared_data, 'rulstm', 'ek100'))
+    meta = DATASETS.build(dataset_cfg).metainfo['anticipation']
+    assert sorted(meta['subsets']) == [
+        'tail_action', 'tail_noun', 'tail_verb', 'unseen']
 
 
 def named_config_files():

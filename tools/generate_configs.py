@@ -2,10 +2,11 @@
 
 One file per experiment, named ``{model}_{dataset}_{prior}[_{modality}
 [_scp]].py``: {LSTM, RU-LSTM} x {onehot, uniform, te, vn, gl, glvn} on EK55
-(``epic``) and EGTEA Gaze+ (``egtea``), RU-LSTM as its three stages
-(sequence-completion pre-training and fine-tuning per modality, then
-fusion), and the demo versions. The files are committed; this tool is how
-they are kept consistent (a test checks that they match its output)::
+(``epic``), EGTEA Gaze+ (``egtea``) and EPIC-KITCHENS-100 (``ek100``),
+RU-LSTM as its three stages (sequence-completion pre-training and
+fine-tuning per modality, then fusion), and the demo versions. The files
+are committed; this tool is how they are kept consistent (a test checks
+that they match its output)::
 
     python tools/generate_configs.py            # rewrite configs/*.py
     python tools/generate_configs.py --check    # fail if any file differs
@@ -29,6 +30,9 @@ DATASETS = {
     'egtea': dict(
         base='egtea_features', name='EGTEA Gaze+ (split 1)', hidden=1024,
         epochs=None, priors=PRIORS),
+    'ek100': dict(
+        base='epic100_features', name='EK100', hidden=1024, epochs=None,
+        priors=PRIORS),
     'demo': dict(
         base='demo_features', name='the demo data', hidden=256, epochs=5,
         priors=PRIORS),
