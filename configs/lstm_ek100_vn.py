@@ -14,3 +14,7 @@ model = dict(
         loss_cls=dict(
             alpha=0.5, prior={{_base_.priors.vn}},
             num_classes={{_base_.num_classes}})))
+
+# checkpoints selected on the benchmark's measure
+default_hooks = dict(
+    checkpoint=dict(save_best='anticipation/action_mt5r@1.00s'))

@@ -41,3 +41,7 @@ model = dict(
                     checkpoint='work_dirs/rulstm_ek100_onehot_obj/best.pth',
                     prefix='cls_head.branch.'))),
         loss_cls=dict(alpha=0.0)))
+
+# checkpoints selected on the benchmark's measure
+default_hooks = dict(
+    checkpoint=dict(save_best='anticipation/action_mt5r@1.00s'))

@@ -20,3 +20,7 @@ model = dict(
 train_dataloader = dict(dataset=dict(pipeline={{_base_.pipelines.flow}}))
 val_dataloader = dict(dataset=dict(pipeline={{_base_.pipelines.flow}}))
 test_dataloader = dict(dataset=dict(pipeline={{_base_.pipelines.flow}}))
+
+# checkpoints selected on the benchmark's measure
+default_hooks = dict(
+    checkpoint=dict(save_best='anticipation/action_mt5r@1.00s'))

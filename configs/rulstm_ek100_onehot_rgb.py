@@ -22,3 +22,7 @@ load_from = 'work_dirs/rulstm_ek100_onehot_rgb_scp/best.pth'
 train_dataloader = dict(dataset=dict(pipeline={{_base_.pipelines.rgb}}))
 val_dataloader = dict(dataset=dict(pipeline={{_base_.pipelines.rgb}}))
 test_dataloader = dict(dataset=dict(pipeline={{_base_.pipelines.rgb}}))
+
+# checkpoints selected on the benchmark's measure
+default_hooks = dict(
+    checkpoint=dict(save_best='anticipation/action_mt5r@1.00s'))

@@ -24,3 +24,7 @@ load_from = 'work_dirs/rulstm_ek100_uniform_obj_scp/best.pth'
 train_dataloader = dict(dataset=dict(pipeline={{_base_.pipelines.obj}}))
 val_dataloader = dict(dataset=dict(pipeline={{_base_.pipelines.obj}}))
 test_dataloader = dict(dataset=dict(pipeline={{_base_.pipelines.obj}}))
+
+# checkpoints selected on the benchmark's measure
+default_hooks = dict(
+    checkpoint=dict(save_best='anticipation/action_mt5r@1.00s'))

@@ -32,7 +32,7 @@ DATASETS = {
         epochs=None, priors=PRIORS),
     'ek100': dict(
         base='epic100_features', name='EK100', hidden=1024, epochs=None,
-        priors=PRIORS),
+        priors=PRIORS, save_best='anticipation/action_mt5r@1.00s'),
     'demo': dict(
         base='demo_features', name='the demo data', hidden=256, epochs=5,
         priors=PRIORS),
@@ -69,10 +69,16 @@ def bases(model_base, ds):
 
 def schedule(ds, epochs=None):
     epochs = epochs or DATASETS[ds]['epochs']
-    if epochs is None:
-        return ''
-    return (f'\ntrain_cfg = dict(max_epochs={epochs})\n'
-            'default_hooks = dict(logger=dict(interval=10))\n')
+    save_best = DATASETS[ds].get('save_best')
+    text = ''
+    if save_best:  # the benchmark's own model-selection measure
+        text += ('\n# checkpoints selected on the benchmark\'s measure\n'
+                 'default_hooks = dict(\n'
+                 f"    checkpoint=dict(save_best='{save_best}'))\n")
+    if epochs is not None:
+        text += (f'\ntrain_cfg = dict(max_epochs={epochs})\n'
+                 'default_hooks = dict(logger=dict(interval=10))\n')
+    return text
 
 
 def lstm_config(ds, prior):
