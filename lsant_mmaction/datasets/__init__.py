@@ -2,10 +2,11 @@ from .anticipation_feature_dataset import (AnticipationFeatureDataset,
                                            EgteaGazeFeatureDataset,
                                            EpicKitchens55FeatureDataset)
 from .epic_kitchens100_feature_dataset import EpicKitchens100FeatureDataset
+from .rulstm_layout_feature_dataset import RULSTMLayoutFeatureDataset
 from .transforms import LoadAnticipationFrames, LoadLMDBFeatures
 
 __all__ = [
     'AnticipationFeatureDataset', 'EgteaGazeFeatureDataset',
     'EpicKitchens55FeatureDataset', 'EpicKitchens100FeatureDataset',
-    'LoadAnticipationFrames', 'LoadLMDBFeatures'
+    'LoadAnticipationFrames', 'LoadLMDBFeatures', 'RULSTMLayoutFeatureDataset'
 ]

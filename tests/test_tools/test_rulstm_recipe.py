@@ -160,3 +160,23 @@ def test_conversion_mismatch_errors(tmp_path):
     torch.save(dict(state_dict={'fc.weight': torch.zeros(2)}), bad)
     assert "unexpected parameter 'fc.weight'" in convert_fails(
         bad, 'rulstm_demo_glvn_rgb', tmp_path)
+
+
+def test_converted_official_ek100_branch(tmp_path):
+    """An official EK100 single-branch checkpoint (3,806 actions, RU-LSTM's
+    sizes) converts against the EK100 config and computes what the
+    official model computes."""
+    torch.manual_seed(0)
+    oracle = OracleRULSTM(3806, 1024, 1024).eval()
+    src, dst = str(tmp_path / 'ek100.pth.tar'), str(tmp_path / 'ek100.pth')
+    save_official(oracle, src)
+    run_tool([CONVERT, src, dst, '--config', config('rulstm_ek100_glvn_rgb')])
+    model = MODELS.build(
+        Config.fromfile(config('rulstm_ek100_glvn_rgb')).model)
+    from mmengine.runner import load_checkpoint
+    load_checkpoint(model, dst, map_location='cpu', strict=False)
+    model.eval()
+    x = torch.randn(2, 14, 1024)
+    with torch.no_grad():
+        torch.testing.assert_close(model(dict(rgb=x), mode='tensor'),
+                                   oracle(x)[0][:, -8:], atol=1e-5, rtol=0)
