@@ -10,6 +10,7 @@ from mmaction.registry import DATASETS
 
 from ..layout import (SEGMENT_ID_TYPES, TimeGrid, read_id_list,
                       read_segments, read_vocabulary)
+from .transforms.load_lmdb_features import LoadLMDBFeatures
 
 
 class AnticipationFeatureDataset(BaseActionDataset):
@@ -219,6 +220,23 @@ class AnticipationFeatureDataset(BaseActionDataset):
             subsets=subsets,
             num_segments=len(segments))
         return data_list
+
+    def full_init(self) -> None:
+        """Load the data list (mmengine), then hand the split's frames to
+        each ``LoadLMDBFeatures(cache=True)`` of the pipeline, which builds
+        or checks its feature cache here, once, before workers start."""
+        if self._fully_initialized:
+            return
+        super().full_init()
+        cached = [t for t in self.pipeline.transforms
+                  if isinstance(t, LoadLMDBFeatures) and t.cache]
+        if cached and len(self):
+            infos = [self.get_data_info(i) for i in range(len(self))]
+            for transform in cached:
+                transform.prepare_cache(
+                    infos[0]['feature_root'],
+                    ((info['video_id'], info['frame_inds'])
+                     for info in infos))
 
     def _read_vocabulary(self, actions_file: str):
         """The action vocabulary, checked against the class counts."""
