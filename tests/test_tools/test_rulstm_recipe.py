@@ -162,21 +162,75 @@ def test_conversion_mismatch_errors(tmp_path):
         bad, 'rulstm_demo_glvn_rgb', tmp_path)
 
 
-def test_converted_official_ek100_branch(tmp_path):
+def ek100_slice(shared_data, root, dim):
+    """A few real EK100 validation segments (from every subset list), the
+    real actions and class files, and random rgb features of their grid
+    frames: what tools/test.py needs from an EK100 folder."""
+    import shutil
+
+    import lmdb
+    import numpy as np
+
+    from lsant_mmaction.layout import TimeGrid
+    ek100 = osp.join(shared_data, 'rulstm', 'ek100')
+    os.makedirs(root)
+    lists = ('validation_unseen_participants_ids.csv',
+             'validation_tail_verbs_ids.csv', 'validation_tail_nouns_ids.csv',
+             'validation_tail_actions_ids.csv')
+    chosen = set()
+    for name in lists:
+        ids = [line.strip() for line in open(osp.join(ek100, name))]
+        chosen.update(i for i in ids[1:3])  # not the _0 segments: kept
+    rows = [line for line in open(osp.join(ek100, 'validation.csv'))
+            if line.split(',')[0] in chosen]
+    with open(osp.join(root, 'validation.csv'), 'w') as f:
+        f.writelines(rows)
+    for name in lists:
+        with open(osp.join(root, name), 'w') as f:
+            f.writelines(i + '\n' for i in [
+                line.strip() for line in open(osp.join(ek100, name))]
+                if i in chosen)
+    shutil.copy(osp.join(ek100, 'actions.csv'), root)
+    rng = np.random.default_rng(0)
+    env = lmdb.open(osp.join(root, 'rgb'), map_size=1 << 26)
+    with env.begin(write=True) as txn:
+        for row in rows:
+            _, video, start = row.split(',')[:3]
+            for frame in TimeGrid().frame_indices(int(start)).tolist():
+                txn.put(f'{video}_frame_{frame:010d}.jpg'.encode(),
+                        rng.normal(size=dim).astype(np.float32).tobytes())
+    env.close()
+    return len(rows)
+
+
+def test_official_ek100_checkpoint_converts_and_tests(shared_data, tmp_path):
     """An official EK100 single-branch checkpoint (3,806 actions, RU-LSTM's
-    sizes) converts against the EK100 config and computes what the
-    official model computes."""
+    sizes) converts against the EK100 config, computes what the official
+    model computes, and goes through tools/test.py with the EK100 measures
+    on real EK100 validation segments (features generated here)."""
     torch.manual_seed(0)
     oracle = OracleRULSTM(3806, 1024, 1024).eval()
     src, dst = str(tmp_path / 'ek100.pth.tar'), str(tmp_path / 'ek100.pth')
     save_official(oracle, src)
-    run_tool([CONVERT, src, dst, '--config', config('rulstm_ek100_glvn_rgb')])
-    model = MODELS.build(
-        Config.fromfile(config('rulstm_ek100_glvn_rgb')).model)
+    cfg_path = config('rulstm_ek100_onehot_rgb')
+    run_tool([CONVERT, src, dst, '--config', cfg_path])
+    model = MODELS.build(Config.fromfile(cfg_path).model)
     from mmengine.runner import load_checkpoint
-    load_checkpoint(model, dst, map_location='cpu', strict=False)
+    load_checkpoint(model, dst, map_location='cpu')
     model.eval()
     x = torch.randn(2, 14, 1024)
     with torch.no_grad():
         torch.testing.assert_close(model(dict(rgb=x), mode='tensor'),
                                    oracle(x)[0][:, -8:], atol=1e-5, rtol=0)
+    root = str(tmp_path / 'ek100')
+    num = ek100_slice(shared_data, root, 1024)
+    proc = run_tool([TEST, cfg_path, dst, '--work-dir', str(tmp_path / 'w'),
+                     '--cfg-options', f'test_dataloader.dataset.data_root={root}',
+                     'test_dataloader.num_workers=0',
+                     'test_dataloader.persistent_workers=False'],
+                    cwd=str(tmp_path), env=env())
+    out = proc.stdout + proc.stderr
+    assert f'on {num} segments' in out
+    for key in ('action_mt5r@1.00s', 'action_mt5r_unseen@1.00s',
+                'action_mt5r_tail@1.00s', 'verb_mt5r_tail@2.00s'):
+        assert f'anticipation/{key}' in out, key
