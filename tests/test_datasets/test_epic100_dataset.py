@@ -167,3 +167,16 @@ def test_real_ek100_splits(shared_data):
         unseen=1065, tail_verb=1760, tail_noun=1900, tail_action=3105)
     # dropped segments belong to the subsets too (scored as misses)
     assert 'P32_02_0' in meta['subsets']['unseen']
+
+
+def test_lmdb_of_the_wrong_size_for_a_modality(tmp_path):
+    """A feature LMDB whose vectors are not the modality's size (e.g. the
+    obj LMDB given as rgb) is an error naming the LMDB and the segment."""
+    root = write_dataset(tmp_path / 'ek100')
+    dataset = build(root, pipeline=[
+        dict(type='LoadLMDBFeatures', modalities=('rgb', ),
+             feature_dims=dict(rgb=1024))])
+    with pytest.raises(ValueError, match=f"LMDB {root}/rgb: segment "
+                       "P01_01_1 has rgb vectors of size \\[2\\], expected "
+                       '1024'):
+        dataset[0]
