@@ -3,10 +3,12 @@ from .anticipation_feature_dataset import (AnticipationFeatureDataset,
                                            EpicKitchens55FeatureDataset)
 from .epic_kitchens100_feature_dataset import EpicKitchens100FeatureDataset
 from .rulstm_layout_feature_dataset import RULSTMLayoutFeatureDataset
+from .stack_collate import PickledSamples, StackedTensors, stack_collate
 from .transforms import LoadAnticipationFrames, LoadLMDBFeatures
 
 __all__ = [
     'AnticipationFeatureDataset', 'EgteaGazeFeatureDataset',
     'EpicKitchens55FeatureDataset', 'EpicKitchens100FeatureDataset',
-    'LoadAnticipationFrames', 'LoadLMDBFeatures', 'RULSTMLayoutFeatureDataset'
+    'LoadAnticipationFrames', 'LoadLMDBFeatures', 'PickledSamples',
+    'RULSTMLayoutFeatureDataset', 'StackedTensors', 'stack_collate'
 ]

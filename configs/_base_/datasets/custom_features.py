@@ -47,12 +47,14 @@ train_dataloader = dict(
     batch_size=128,
     num_workers=2,
     persistent_workers=True,
+    collate_fn=dict(type='stack_collate'),
     sampler=dict(type='DefaultSampler', shuffle=True),
     dataset=dict(dataset, ann_file='training.csv'))
 val_dataloader = dict(
     batch_size=128,
     num_workers=2,
     persistent_workers=True,
+    collate_fn=dict(type='stack_collate'),
     sampler=dict(type='DefaultSampler', shuffle=False),
     dataset=dict(dataset, ann_file='validation.csv', test_mode=True))
 test_dataloader = val_dataloader

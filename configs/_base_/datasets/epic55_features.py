@@ -68,6 +68,7 @@ train_dataloader = dict(
     batch_size=128,
     num_workers=4,
     persistent_workers=True,
+    collate_fn=dict(type='stack_collate'),
     sampler=dict(type='DefaultSampler', shuffle=True),
     dataset=dict(
         type=dataset_type,
@@ -79,6 +80,7 @@ val_dataloader = dict(
     batch_size=128,
     num_workers=4,
     persistent_workers=True,
+    collate_fn=dict(type='stack_collate'),
     sampler=dict(type='DefaultSampler', shuffle=False),
     dataset=dict(
         type=dataset_type,
