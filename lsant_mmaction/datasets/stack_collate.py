@@ -21,7 +21,7 @@ Set it on a dataloader with ``collate_fn=dict(type='stack_collate')``.
 """
 import io
 import pickle
-from typing import Any, Iterable, List, Sequence
+from typing import Any, Iterable, Sequence
 
 import torch
 from mmengine.dataset import pseudo_collate
