@@ -100,8 +100,7 @@ def load_backbone_weights(model, args):
     """
     from mmengine.runner import load_checkpoint
 
-    from lsant_mmaction.models.backbones.per_step_backbone import (
-        load_every_tensor)
+    from lsant_mmaction.engine.checkpoint import load_every_tensor
     backbone = model.backbones[args.modality]
     if args.checkpoint.lower() != 'none':
         load_every_tensor(

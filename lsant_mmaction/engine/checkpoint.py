@@ -1,9 +1,10 @@
-"""Reading checkpoints with errors that name the file, and checking that a
-checkpoint fits a model before its numbers are reported."""
+"""Reading checkpoints with errors that name the file, checking that a
+checkpoint fits a model before its numbers are reported, and checking that
+pre-trained weights named in a config set every tensor they are for."""
 import os
 import pickle
 import zipfile
-from typing import Dict, List
+from typing import Callable, Dict, List
 
 import torch
 from mmengine.model import is_model_wrapper
@@ -128,3 +129,61 @@ def check_checkpoint_fits(model: torch.nn.Module, path: str) -> None:
             lines.append(f'  shape mismatch: {_listing(wrong, 4)}')
         lines.append('  (a checkpoint of another model, dataset or stage?)')
         raise ValueError('\n'.join(lines))
+
+
+def pretrained_checkpoints(init_cfg) -> List[str]:
+    """The ``checkpoint`` of every ``Pretrained`` entry of an init_cfg."""
+    cfgs = init_cfg if isinstance(init_cfg, (list, tuple)) else [init_cfg]
+    return [
+        str(cfg.get('checkpoint')) for cfg in cfgs
+        if isinstance(cfg, dict) and cfg.get('type') in ('Pretrained',
+                                                          'PretrainedInit')
+    ]
+
+
+def load_every_tensor(module: torch.nn.Module, load: Callable[[], object],
+                      source: str) -> None:
+    """Run ``load`` and check that it set every tensor of ``module``.
+
+    mmengine's and mmaction's loaders skip what they cannot match (missing
+    or differently shaped keys) with at most a warning. Here every
+    floating-point parameter and buffer of ``module`` is first set to NaN;
+    one still NaN after ``load`` was not set from ``source``: an error, as is
+    any failure of ``load`` itself (missing file, no network).
+
+    Args:
+        module (torch.nn.Module): The module the weights are for.
+        load (Callable): Loads ``source`` into ``module`` (or a module that
+            contains it).
+        source (str): The weights' file or URL, for the messages.
+
+    Raises:
+        RuntimeError: ``load`` failed, or left tensors of ``module`` unset;
+            the message names ``source`` and those tensors.
+    """
+    name = type(module).__name__
+    tensors = {
+        key: t
+        for key, t in module.state_dict(keep_vars=True).items()
+        if t.is_floating_point()
+    }
+    with torch.no_grad():
+        for t in tensors.values():
+            t.fill_(float('nan'))
+    try:
+        load()
+    except Exception as err:
+        raise RuntimeError(
+            f'cannot load the pretrained weights {source!r} into {name}: '
+            f'{type(err).__name__}: {err}') from err
+    unset = [key for key, t in tensors.items() if torch.isnan(t).any()]
+    if unset:
+        hint = ('' if len(unset) < len(tensors) else
+                ": none of its keys matched: check the keys' prefix (an "
+                "mmaction recognizer checkpoint's 'backbone.*' keys go in "
+                "PerStepBackbone's init_cfg=dict(type='Pretrained', "
+                'checkpoint=...))')
+        raise RuntimeError(
+            f'the pretrained weights {source!r} did not set {len(unset)} of '
+            f'the {len(tensors)} tensors of {name} (missing from the file, '
+            f'shaped differently, or NaN){hint}; first unset: {unset[:5]}')

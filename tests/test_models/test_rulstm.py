@@ -158,3 +158,31 @@ def test_fusion_bad_inputs():
     head = fusion_head(dict(rgb=6, flow=5))
     with pytest.raises(ValueError, match='flow features have 4 channels'):
         head(dict(rgb=torch.randn(1, 14, 6), flow=torch.randn(1, 14, 4)))
+
+
+def test_fusion_branch_checkpoint_that_does_not_fit_is_an_error(tmp_path):
+    """A branch pointed at another modality's stage-2 checkpoint (other
+    input size) must not start half random without a word."""
+    src = MODELS.build(dict(type='RollingUnrollingLSTM', in_channels=128,
+                            hidden_channels=32, num_classes=5))
+    ckpt = str(tmp_path / 'rgb_best.pth')
+    torch.save({'state_dict': {'cls_head.branch.' + k: v
+                               for k, v in src.state_dict().items()}}, ckpt)
+
+    def fusion(in_channels):
+        return MODELS.build(dict(
+            type='MATTFusionHead', num_classes=5, modalities=('obj', ),
+            branches=dict(obj=dict(
+                type='RollingUnrollingLSTM', in_channels=in_channels,
+                hidden_channels=32, init_cfg=dict(
+                    type='Pretrained', checkpoint=ckpt,
+                    prefix='cls_head.branch.')))))
+
+    head = fusion(128)  # fits: every branch tensor from the checkpoint
+    head.init_weights()
+    for key, value in src.state_dict().items():
+        torch.testing.assert_close(head.branches[0].state_dict()[key], value)
+    with pytest.raises(RuntimeError, match=f"the pretrained weights "
+                       f"'{ckpt}' did not set .* tensors of "
+                       'RollingUnrollingLSTM'):
+        fusion(20).init_weights()

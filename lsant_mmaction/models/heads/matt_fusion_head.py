@@ -1,4 +1,5 @@
 """Modality-attention (MATT) fusion of several anticipation branches."""
+from functools import partial
 from typing import Dict, Sequence, Tuple
 
 import torch
@@ -8,6 +9,7 @@ from torch import nn
 
 from mmaction.registry import MODELS
 
+from ...engine.checkpoint import load_every_tensor, pretrained_checkpoints
 from .base_anticipation_head import BaseAnticipationHead
 
 
@@ -68,6 +70,17 @@ class MATTFusionHead(BaseAnticipationHead):
             nn.Linear(in_size, in_size // 4), nn.ReLU(), nn.Dropout(dropout),
             nn.Linear(in_size // 4, in_size // 8), nn.ReLU(),
             nn.Dropout(dropout), nn.Linear(in_size // 8, len(self.branches)))
+
+    def init_weights(self) -> None:
+        """Initialise, loading each branch's ``Pretrained`` checkpoint (the
+        branch's trained stage): a checkpoint that leaves any tensor of its
+        branch unset (another modality's branch, other sizes) is an error
+        naming it, not a branch silently left random."""
+        load = super().init_weights
+        for branch in self.branches:  # each check wraps the one before
+            for source in pretrained_checkpoints(branch.init_cfg):
+                load = partial(load_every_tensor, branch, load, source)
+        load()
 
     def forward_with_weights(self, feats: Dict[str, torch.Tensor]
                              ) -> Tuple[torch.Tensor, torch.Tensor]:
