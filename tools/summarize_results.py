@@ -13,6 +13,13 @@ Rows are named after their folders unless ``NAME=FOLDER`` is given::
 writes ``summary.md`` (mean +- std over seeds at each anticipation time, and
 an "Improv." row: best row minus the baseline), ``summary.csv`` and
 ``summary.png`` (accuracy vs anticipation time).
+
+With ``--choose alpha`` the rows are named as ``tools/sweep.py`` names them
+(``prior=vn alpha=0.1``): rows that differ only in ``alpha=`` form one
+group, and in each group the alpha with the best mean ``--select`` measure
+(default ``action_top5@1.00s``, RU-LSTM's checkpoint choice) is chosen.
+The outputs add the ``--select`` measure by alpha, and the "Improv." row
+and the plot use the chosen row of each group.
 """
 import argparse
 import csv
@@ -20,7 +27,7 @@ import glob
 import json
 import os
 import os.path as osp
-from typing import Dict, List
+from typing import Dict, List, Optional, Tuple
 
 import numpy as np
 
@@ -37,6 +44,13 @@ def parse_args():
                         help='measure to tabulate, e.g. action_top5, '
                         'verb_top1, action_mt5r (default: action_top5)')
     parser.add_argument('--baseline', help='row for the "Improv." row')
+    parser.add_argument('--choose', metavar='KEY',
+                        help='group rows named "... KEY=V ..." by the rest '
+                        'of their name and choose the best V of each group '
+                        'on --select')
+    parser.add_argument('--select', default='action_top5@1.00s',
+                        help='the measure --choose maximises (default: '
+                        '%(default)s)')
     parser.add_argument('--title', default='', help='plot title')
     parser.add_argument('--out', required=True,
                         help='output prefix: writes .md, .csv and .png')
@@ -81,15 +95,29 @@ def horizons(result: Dict[str, float], metric: str, source: str) -> Dict:
     return values
 
 
-def collect(rows: List[str], metric: str):
-    """Per row: runs x horizons array, with the common horizons."""
-    table, times = {}, None
+def selected(result: Dict[str, float], select: str, source: str) -> float:
+    """The value of measure ``select`` (``action_top5@1.00s``)."""
+    wanted = parse_measure_name(select)
+    for key, value in result.items():
+        if parse_measure_name(key) == wanted:
+            return float(value)
+    raise ValueError(f'{source}: no {select!r} result')
+
+
+def collect(rows: List[str], metric: str, select: Optional[str] = None):
+    """Per row: runs x horizons array, with the common horizons, and (with
+    ``select``) the runs' values of that measure."""
+    table, times, chosen_by = {}, None, {}
     for spec in rows:
         name, _, folder = spec.rpartition('=')
         name = name or osp.basename(osp.normpath(folder))
         if name in table:
             raise ValueError(f'row {name!r} given twice')
-        runs = [horizons(r, metric, folder) for r in find_runs(folder)]
+        results = find_runs(folder)
+        runs = [horizons(r, metric, folder) for r in results]
+        if select:
+            chosen_by[name] = np.array(
+                [selected(r, select, folder) for r in results])
         row_times = sorted(runs[0], reverse=True)
         for run in runs:
             if sorted(run, reverse=True) != row_times:
@@ -102,26 +130,100 @@ def collect(rows: List[str], metric: str):
                 f'{folder}: anticipation times {row_times} differ from the '
                 f'other rows\' {times} (results of another setting?)')
         table[name] = np.array([[run[t] for t in times] for run in runs])
-    return table, times
+    return table, times, chosen_by
 
 
-def write_outputs(table, times, metric, baseline, out, title):
+def split_name(name: str, key: str) -> Tuple[str, Optional[str]]:
+    """``('prior=vn', '0.1')`` for ``('prior=vn alpha=0.1', 'alpha')``."""
+    tokens = name.split(' ')
+    value = next((t.split('=', 1)[1] for t in tokens
+                  if t.startswith(key + '=')), None)
+    return ' '.join(t for t in tokens if not t.startswith(key + '=')), value
+
+
+def choose(table, chosen_by, key):
+    """``{group: chosen row}``: per group of rows that differ only in
+    ``key``, the row with the best mean of the selection measure (the
+    first of equals, in the order given)."""
+    groups = {}
+    for name in table:
+        groups.setdefault(split_name(name, key)[0], []).append(name)
+    return {group: max(names, key=lambda n: chosen_by[n].mean())
+            for group, names in groups.items()}
+
+
+def _number(text):
+    try:
+        return float(text)
+    except (TypeError, ValueError):
+        return text
+
+
+def table_lines(table, times, metric, names):
     header = [f'{t:.2f}s' for t in times]
     lines = [f'| {metric} (%) | ' + ' | '.join(header) + ' |',
              '|---|' + '---|' * len(times)]
-    rows_csv = [['row', 'runs'] + [f'{h}_{s}' for h in header
-                                   for s in ('mean', 'std')]]
-    for name, runs in table.items():
+    for name in names:
+        runs = table[name]
         mean, std = runs.mean(0), runs.std(0)
         lines.append(f'| {name} ({len(runs)} runs) | ' + ' | '.join(
             f'{m:.2f} ± {s:.2f}' for m, s in zip(mean, std)) + ' |')
-        rows_csv.append([name, len(runs)] + [
-            f'{v:.4f}' for pair in zip(mean, std) for v in pair])
+    return lines
+
+
+def by_key_lines(table, chosen_by, chosen, key, select, baseline):
+    """The selection measure of every row, one line per group, one column
+    per value of ``key``."""
+    values = sorted({split_name(n, key)[1] for n in table} - {None},
+                    key=_number)
+    lines = [f'| {select} (%) by {key} | ' + ' | '.join(values) + ' |',
+             '|---|' + '---|' * len(values)]
+    for group, best in chosen.items():
+        if split_name(best, key)[1] is None:
+            continue  # a group without the key (one-hot)
+        cells = []
+        for value in values:
+            name = next((n for n in table if split_name(n, key) ==
+                         (group, value)), None)
+            if name is None:
+                cells.append('')
+                continue
+            runs = chosen_by[name]
+            cell = f'{runs.mean():.2f} ± {runs.std():.2f}'
+            cells.append(f'**{cell}**' if name == best else cell)
+        lines.append(f'| {group} | ' + ' | '.join(cells) + ' |')
     if baseline is not None:
-        if baseline not in table:
-            raise ValueError(f'baseline {baseline!r} is not a row: '
-                             f'{sorted(table)}')
-        others = [n for n in table if n != baseline]
+        runs = chosen_by[baseline]
+        lines.append(f'\n{baseline}: {runs.mean():.2f} ± {runs.std():.2f}')
+    return lines
+
+
+def write_outputs(table, times, metric, baseline, out, title,
+                  chosen_by=None, key=None, select=None):
+    if baseline is not None and baseline not in table:
+        raise ValueError(f'baseline {baseline!r} is not a row: '
+                         f'{sorted(table)}')
+    header = [f'{t:.2f}s' for t in times]
+    lines = table_lines(table, times, metric, list(table))
+    rows_csv = [['row', 'runs'] + [f'{h}_{s}' for h in header
+                                   for s in ('mean', 'std')]]
+    for name, runs in table.items():
+        rows_csv.append([name, len(runs)] + [
+            f'{v:.4f}' for pair in zip(runs.mean(0), runs.std(0))
+            for v in pair])
+    compared = list(table)  # the rows of the "Improv." row
+    chosen = None
+    if key is not None:
+        chosen = choose(table, chosen_by, key)
+        compared = list(chosen.values())
+        lines += ['', f'Best {key} of each row on {select} (mean over '
+                  'seeds; chosen in bold), from these same runs:', '']
+        lines += by_key_lines(table, chosen_by, chosen, key, select,
+                              baseline)
+        lines += ['', f'With the chosen {key}:', '']
+        lines += table_lines(table, times, metric, compared)
+    if baseline is not None:
+        others = [n for n in compared if n != baseline]
         if others:
             means = np.stack([table[n].mean(0) for n in others])
             gain = means.max(0) - table[baseline].mean(0)
@@ -134,20 +236,25 @@ def write_outputs(table, times, metric, baseline, out, title):
         f.write('\n'.join(lines) + '\n')
     with open(out + '.csv', 'w', newline='') as f:
         csv.writer(f).writerows(rows_csv)
-    plot(table, times, metric, out + '.png', title)
+    plot(table, times, metric, out + '.png', title, compared, chosen,
+         chosen_by, key, select, baseline)
     print('\n'.join(lines))
     print(f'\nwrote {out}.md, {out}.csv, {out}.png')
 
 
-def plot(table, times, metric, path, title):
+def plot(table, times, metric, path, title, shown, chosen=None,
+         chosen_by=None, key=None, select=None, baseline=None):
     import matplotlib
     matplotlib.use('Agg')
     import matplotlib.pyplot as plt
-    fig, ax = plt.subplots(figsize=(6, 4), dpi=120)
-    for name, runs in table.items():
-        mean, std = runs.mean(0), runs.std(0)
-        ax.errorbar(times, mean, yerr=std, marker='o', capsize=3,
-                    label=name)
+    panels = 2 if chosen else 1
+    fig, axes = plt.subplots(1, panels, figsize=(6 * panels, 4), dpi=120,
+                             squeeze=False)
+    ax = axes[0, 0]
+    for name in shown:
+        runs = table[name]
+        ax.errorbar(times, runs.mean(0), yerr=runs.std(0), marker='o',
+                    capsize=3, label=name)
     ax.set_xlabel('anticipation time (s)')
     ax.set_ylabel(f'{metric} (%)')
     ax.invert_xaxis()  # from 2.0 s down to 0.25 s, as in the paper
@@ -155,6 +262,31 @@ def plot(table, times, metric, path, title):
     ax.legend(fontsize=8)
     if title:
         ax.set_title(title)
+    if chosen:  # the selection measure against the key, per group
+        ax = axes[0, 1]
+        numeric = True
+        for group in chosen:
+            names = [n for n in table if split_name(n, key)[0] == group
+                     and split_name(n, key)[1] is not None]
+            if not names:
+                continue
+            xs = [_number(split_name(n, key)[1]) for n in names]
+            numeric &= all(isinstance(x, float) for x in xs)
+            order = sorted(range(len(xs)), key=lambda i: xs[i])
+            ax.errorbar([xs[i] for i in order],
+                        [chosen_by[names[i]].mean() for i in order],
+                        yerr=[chosen_by[names[i]].std() for i in order],
+                        marker='o', capsize=3, label=group)
+        if baseline is not None:
+            ax.axhline(chosen_by[baseline].mean(), color='k', ls='--',
+                       label=baseline)
+        if numeric:
+            ax.set_xscale('log')
+        ax.set_xlabel(key)
+        ax.set_ylabel(f'{select} (%)')
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8)
+        ax.set_title(f'{select} by {key}')
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)
@@ -162,9 +294,10 @@ def plot(table, times, metric, path, title):
 
 def main():
     args = parse_args()
-    table, times = collect(args.rows, args.metric)
+    table, times, chosen_by = collect(
+        args.rows, args.metric, args.select if args.choose else None)
     write_outputs(table, times, args.metric, args.baseline, args.out,
-                  args.title)
+                  args.title, chosen_by, args.choose, args.select)
 
 
 if __name__ == '__main__':
