@@ -8,14 +8,16 @@ slower than with none. :func:`stack_collate` stacks each modality into one
 ``(B, T, D)`` tensor in the worker and pickles the data samples into one
 byte string, so a batch crosses as one block per modality and one message.
 
-The model still receives what ``pseudo_collate`` gives it: each modality is
-a :class:`StackedTensors`, a ``list`` of the ``B`` rows of the stacked
-tensor, which mmaction's ``ActionDataPreprocessor`` (through
-``MultiModalDataPreprocessor``, the Anticipator's default, and the frames
-configs' explicit ones) stacks exactly as it stacks ``pseudo_collate``'s
-lists: the model inputs are the same, bit for bit. A plain tensor would not
-do: mmengine's ``stack_batch``, which ``ActionDataPreprocessor`` calls,
-accepts only lists.
+Each modality is a :class:`StackedTensors`: the stacked tensor, seen as
+the ``list`` of its ``B`` rows. The Anticipator's default preprocessor,
+:class:`~lsant_mmaction.models.FeatureDataPreprocessor`, moves the stacked
+tensor to the device as it is (one copy, no restack). mmaction's
+``ActionDataPreprocessor`` (through ``MultiModalDataPreprocessor``, as the
+frames configs set it) takes the list, moves each row and stacks the rows
+again, exactly as it stacks ``pseudo_collate``'s lists. Either way the
+model inputs are those of ``pseudo_collate``, bit for bit. A plain tensor
+would not do for the stock preprocessors: mmengine's ``stack_batch``,
+which ``ActionDataPreprocessor`` calls, accepts only lists.
 
 Set it on a dataloader with ``collate_fn=dict(type='stack_collate')``.
 """
@@ -63,6 +65,13 @@ class StackedTensors(list):
             self._stacked = torch.stack(list(self))
             self._rows = tuple(self)
         return self._stacked
+
+    def pin_memory(self) -> 'StackedTensors':
+        """The list of the rows of :attr:`stacked` copied once into pinned
+        memory (the dataloader's ``pin_memory=True``; torch's pin_memory
+        calls this before it would pin the rows one by one, which would
+        leave a list that the preprocessor has to stack anew)."""
+        return StackedTensors.from_stacked(self.stacked.pin_memory())
 
     def __reduce__(self):
         return StackedTensors.from_stacked, (self.stacked, )

@@ -1,4 +1,5 @@
 from .backbones import PerStepBackbone
+from .data_preprocessors import FeatureDataPreprocessor
 from .heads import (AnticipationLSTM, BaseAnticipationHead,
                     LSTMAnticipationHead, MATTFusionHead,
                     RollingUnrollingLSTM, RULSTMHead)
@@ -7,6 +8,7 @@ from .recognizers import Anticipator
 
 __all__ = [
     'AnticipationLSTM', 'Anticipator', 'BaseAnticipationHead',
+    'FeatureDataPreprocessor',
     'LSTMAnticipationHead', 'MATTFusionHead', 'PerStepBackbone',
     'PriorSmoothedCrossEntropyLoss',
     'RollingUnrollingLSTM', 'RULSTMHead'

@@ -107,6 +107,28 @@ def test_pickled_forms():
     assert torch.equal(back[0]['a'], torch.tensor([1]))
 
 
+def test_pinned_as_one_tensor(monkeypatch):
+    """The dataloader's pin_memory pins the stacked tensor once and keeps
+    the rows its views (pinned row by row, the preprocessor would stack
+    them anew)."""
+    from torch.utils.data._utils.pin_memory import pin_memory
+    pinned = []
+
+    def fake_pin(tensor, *args):  # no accelerator here: a marked copy
+        pinned.append(tensor.shape)
+        return tensor.clone()
+
+    monkeypatch.setattr(torch.Tensor, 'pin_memory', fake_pin)
+    stacked = torch.arange(24.).view(2, 3, 4)
+    batch = pin_memory(dict(inputs=dict(
+        rgb=StackedTensors.from_stacked(stacked))))
+    rows = batch['inputs']['rgb']
+    assert isinstance(rows, StackedTensors) and pinned == [(2, 3, 4)]
+    assert torch.equal(rows.stacked, stacked)
+    assert all(r.data_ptr() == rows.stacked[i].data_ptr()
+               for i, r in enumerate(rows))
+
+
 def test_unequal_shapes_and_frames_inputs():
     """Tensors of different shapes stay a list (the preprocessor pads, as
     with pseudo_collate); frames with a normalising preprocessor give the

@@ -26,9 +26,12 @@ class Anticipator(BaseModel):
             (e.g. a ``PerStepBackbone``); modalities without one are
             identity. :meth:`init_weights` initialises each, loading its
             pre-trained weights. Defaults to None.
-        data_preprocessor (dict, optional): Defaults to mmaction's
-            ``MultiModalDataPreprocessor`` stacking each modality with an
-            ``ActionDataPreprocessor`` (no normalisation).
+        data_preprocessor (dict, optional): Defaults to a
+            :class:`FeatureDataPreprocessor` for the model's modalities
+            (the inputs of mmaction's ``MultiModalDataPreprocessor`` with
+            an ``ActionDataPreprocessor`` per modality, no normalisation,
+            bit for bit; a :func:`stack_collate` batch goes to the device
+            as it is, one tensor per modality).
         init_cfg (dict, optional): Initialisation config. Defaults to None.
     """
 
@@ -41,11 +44,7 @@ class Anticipator(BaseModel):
         self.modalities = tuple(modalities)
         if data_preprocessor is None:
             data_preprocessor = dict(
-                type='MultiModalDataPreprocessor',
-                preprocessors={
-                    m: dict(type='ActionDataPreprocessor')
-                    for m in self.modalities
-                })
+                type='FeatureDataPreprocessor', modalities=self.modalities)
         super().__init__(
             data_preprocessor=data_preprocessor, init_cfg=init_cfg)
         unknown = set(backbones or {}) - set(self.modalities)

@@ -1,0 +1,3 @@
+from .feature_data_preprocessor import FeatureDataPreprocessor
+
+__all__ = ['FeatureDataPreprocessor']
