@@ -8,9 +8,13 @@ side in one run (variants interleaved), samples per second of:
 - the project's loader (``EpicKitchens55FeatureDataset`` with
   ``LoadLMDBFeatures`` + ``PackActionInputs``) with mmengine's
   ``pseudo_collate`` and with :func:`stack_collate`, at 0 and 2 workers:
-  the dataloader alone, and through the model's data preprocessor
-  (``MultiModalDataPreprocessor``, the Anticipator's default) to the
-  ``(B, 14, D)`` model inputs;
+  the dataloader alone, and through a data preprocessor to the
+  ``(B, 14, D)`` model inputs, each collate with two preprocessors: the
+  Anticipator's default (``FeatureDataPreprocessor``, which takes the
+  stacked batch as it is) and mmaction's stock
+  ``MultiModalDataPreprocessor`` with one ``ActionDataPreprocessor`` per
+  modality (the default before it, which moves and stacks the rows one by
+  one);
 - a plain PyTorch LMDB reader in the style of the official RU-LSTM one
   (a ``Dataset`` returning numpy arrays, ``default_collate``);
 - one training step of ``RULSTMHead`` at EK55 size (one rgb branch: input
@@ -168,12 +172,23 @@ def project_dataset(root, dims):
         ]))
 
 
-def preprocessor(dims):
+def preprocessors(dims):
+    """``{name: preprocessor}``: the Anticipator's default (taken from a
+    model built with it) and mmaction's stock one."""
     from mmaction.registry import MODELS
-    return MODELS.build(dict(
+    model = MODELS.build(dict(
+        type='Anticipator', modalities=tuple(dims),
+        cls_head=dict(type='LSTMAnticipationHead', num_classes=2,
+                      in_channels=sum(dims.values()), hidden_channels=2)))
+    default = model.data_preprocessor
+    stock = MODELS.build(dict(
         type='MultiModalDataPreprocessor',
         preprocessors={m: dict(type='ActionDataPreprocessor')
                        for m in dims}))
+    return {
+        f'{type(default).__name__} (default)': default,
+        'stock MultiModalDataPreprocessor': stock
+    }
 
 
 def time_loader(loader, batches, preprocess):
@@ -243,34 +258,38 @@ def main(argv=None):
               f'{args.batch}, {args.batches} batches x {args.repeats} '
               'repeats per variant, interleaved\n')
         ours, plain = project_dataset(tmp, dims), PlainLMDBSegments(tmp, dims)
-        prep = preprocessor(dims)
+        preps = preprocessors(dims)
         variants = {}
         for w in args.workers:
-            for name, ds, collate, pre in (
-                    ('project, pseudo_collate', ours, pseudo_collate, prep),
-                    ('project, stack_collate', ours, stack_collate, prep),
-                    ('plain PyTorch reader (RU-LSTM style)', plain,
-                     default_collate, None)):
-                variants[(name, w)] = (ds, collate, pre)
+            for name, ds, collate in (
+                    ('project, pseudo_collate', ours, pseudo_collate),
+                    ('project, stack_collate', ours, stack_collate)):
+                for pre_name, pre in preps.items():
+                    variants[(name, w, pre_name)] = (ds, collate, pre)
+            variants[('plain PyTorch reader (RU-LSTM style)', w,
+                      'none (default_collate)')] = (plain, default_collate,
+                                                    None)
         times = {v: [] for v in variants}
         heads = []
         for r in range(args.repeats):
-            for (name, w), (ds, collate, pre) in variants.items():
+            for variant, (ds, collate, pre) in variants.items():
                 gen = torch.Generator().manual_seed(r)
                 loader = DataLoader(
-                    ds, batch_size=args.batch, shuffle=True, generator=gen,
-                    num_workers=w, collate_fn=collate, drop_last=True)
-                times[(name, w)].append(time_loader(loader, args.batches, pre))
+                    ds, batch_size=args.batch, shuffle=True,
+                    generator=gen, num_workers=variant[1],
+                    collate_fn=collate, drop_last=True)
+                times[variant].append(time_loader(loader, args.batches, pre))
             heads.append(head_rate(args, args.batch, dims['rgb']))
         head = statistics.median(heads)
-        print('| loader | workers | loader alone (samples/s) | to model '
-              'inputs (samples/s) | to model inputs / head step |')
-        print('|---|---|---|---|---|')
-        for (name, w), runs in times.items():
+        print('| loader | workers | preprocessor | loader alone (samples/s) '
+              '| to model inputs (samples/s) | to model inputs / head step '
+              '|')
+        print('|---|---|---|---|---|---|')
+        for (name, w, pre_name), runs in times.items():
             alone = statistics.median(n / load for n, load, _ in runs)
             full = statistics.median(n / (load + p) for n, load, p in runs)
-            print(f'| {name} | {w} | {alone:,.0f} | {full:,.0f} | '
-                  f'{full / head:.0f}x |')
+            print(f'| {name} | {w} | {pre_name} | {alone:,.0f} | '
+                  f'{full:,.0f} | {full / head:.0f}x |')
         print(f'\nRU-LSTM head training step (one branch, input '
               f'{dims["rgb"]}, hidden {args.hidden}, {args.classes} classes, '
               f'batch {args.batch}, forward + backward + SGD): {head:,.0f} '

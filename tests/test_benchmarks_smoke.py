@@ -58,3 +58,7 @@ def test_loader_benchmark_smoke(capsys):
     for name in ('project, pseudo_collate', 'project, stack_collate',
                  'plain PyTorch reader (RU-LSTM style)'):
         assert f'| {name} | 0 |' in out
+    for collate in ('pseudo_collate', 'stack_collate'):
+        for pre in ('FeatureDataPreprocessor (default)',
+                    'stock MultiModalDataPreprocessor'):
+            assert f'| project, {collate} | 0 | {pre} |' in out
