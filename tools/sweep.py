@@ -19,11 +19,11 @@ has one) and ``onehot`` (alpha 0, no prior: one run per seed, whatever
 each value parsed as ``--cfg-options`` parses one, so a list value cannot
 be an axis); ``--cfg-options`` applies to every run.
 
-Each run (one setting, one seed) has its folder
-``WORK_DIR/<setting>/seed<S>/``: ``config.py`` (the complete config it
-ran), the training's work_dir (checkpoints, ``best.pth``, logs) and
-``train.log``, ``test/`` and ``test.log`` (the best checkpoint tested),
-and ``done.json`` once it finished. A second call skips finished runs,
+Each setting has its folder ``WORK_DIR/<setting>/`` with ``config.py``,
+the complete config its runs train and test with; each run (one seed) is
+``WORK_DIR/<setting>/seed<S>/``: the training's work_dir (checkpoints,
+``best.pth``, logs) and ``train.log``, ``test/`` and ``test.log`` (the best
+checkpoint tested), and ``done.json`` once it finished. A second call skips finished runs,
 resumes interrupted ones from their last checkpoint, and refuses a folder
 that holds a run of another config. A failed run is reported (its log
 named) and does not stop the others; the summary then covers the finished
@@ -205,23 +205,28 @@ class Run:
         self.setting, self.seed, self.text = setting, seed, text
         self.name = f'{setting["name"]} seed {seed}'
         self.dir = osp.join(root, setting['folder'], f'seed{seed}')
-        self.config = osp.join(self.dir, 'config.py')
+        # the setting's config, shared by its seeds; not in the run's
+        # work_dir, where mmengine writes its own config.py
+        self.config = osp.join(root, setting['folder'], 'config.py')
         self.done = osp.join(self.dir, 'done.json')
 
     def state(self) -> str:
         """'new', 'finished' or 'interrupted'; a folder of another config
         is an error."""
         if not osp.isfile(self.config):
-            if osp.isfile(self.done):
-                raise RuntimeError(f'{self.dir}: done.json without the '
-                                   'config.py it ran; delete the folder')
+            if osp.isdir(self.dir):
+                raise RuntimeError(f'{self.dir} exists without the config '
+                                   f'it ran, {self.config}; delete it')
             return 'new'
         with open(self.config) as f:
             if f.read() != self.text:
                 raise RuntimeError(
-                    f'{self.dir} holds a run of another config than the '
-                    f'one this sweep gives {self.name} (compare its '
-                    'config.py); use another --work-dir or delete it')
+                    f'{osp.dirname(self.config)} holds runs of another '
+                    f'config than the one this sweep gives {self.name} '
+                    f'(compare {self.config}); use another --work-dir or '
+                    'delete it')
+        if not osp.isdir(self.dir):
+            return 'new'
         if osp.isfile(self.done):
             return 'finished'
         return 'interrupted'
@@ -249,12 +254,14 @@ def _newest_result(folder: str) -> Optional[str]:
 
 def execute(run: Run, args, env: dict, select: str) -> dict:
     """Train (resuming an interrupted run) and test one run."""
-    os.makedirs(run.dir, exist_ok=True)
     resume = run.state() == 'interrupted' and osp.isfile(
         osp.join(run.dir, 'last_checkpoint'))
-    if not osp.isfile(run.config):
-        with open(run.config, 'w') as f:
+    os.makedirs(run.dir, exist_ok=True)
+    if not osp.isfile(run.config):  # seeds of a setting may race: the
+        tmp = f'{run.config}.{os.getpid()}.{run.seed}'  # same text
+        with open(tmp, 'w') as f:
             f.write(run.text)
+        os.replace(tmp, run.config)
     if args.gpus_per_run > 1:
         train = ['bash', osp.join(TOOLS, 'dist_train.sh'), run.config,
                  str(args.gpus_per_run)]
