@@ -79,3 +79,40 @@ def test_bad_inputs(tmp_path):
     assert "baseline 'zzz' is not a row" in fails([
         str(tmp_path / 'a'), '--baseline', 'zzz', '--out',
         str(tmp_path / 'o')])
+
+
+def test_choose_alpha(tmp_path):
+    """--choose alpha: per prior, the alpha with the best mean action top-5
+    at 1 s (not at the other times), and the Improv. row from those."""
+    base = np.linspace(20, 40, 8)
+    at_1s = np.eye(8)[4]  # moves only the 1.00 s value
+    rows = {
+        'prior=onehot': base,
+        'prior=vn alpha=0.1': base + 5 - 4 * at_1s,  # better, but not at 1 s
+        'prior=vn alpha=0.5': base + 1 + 1 * at_1s,
+        'prior=gl alpha=0.1': base - 1,
+        'prior=gl alpha=0.5': base - 3,
+    }
+    specs = []
+    for i, (name, values) in enumerate(rows.items()):
+        folder = f'row{i}'
+        for seed, shift in enumerate((-1, 0, 1)):
+            fabricate(tmp_path, folder, seed, values + shift)
+        specs.append(f'{name}={tmp_path}/{folder}')
+    out = str(tmp_path / 'summary')
+    run_tool([TOOL] + specs + ['--baseline', 'prior=onehot', '--choose',
+                               'alpha', '--out', out])
+    table = open(out + '.md').read()
+    # at 1 s: onehot 31.43, vn 0.1 32.43, vn 0.5 33.43, gl 30.43 and 28.43
+    assert '| action_top5@1.00s (%) by alpha | 0.1 | 0.5 |' in table
+    assert '| prior=vn | 32.43 ± 0.82 | **33.43 ± 0.82** |' in table
+    assert '| prior=gl | **30.43 ± 0.82** | 28.43 ± 0.82 |' in table
+    assert 'prior=onehot: 31.43 ± 0.82' in table
+    chosen = table.split('With the chosen alpha:')[1]
+    assert '| prior=vn alpha=0.5 (3 runs) |' in chosen
+    assert '| prior=gl alpha=0.1 (3 runs) |' in chosen
+    assert 'prior=vn alpha=0.1' not in chosen
+    # Improv.: best chosen row (vn 0.5: base + 1, +2 at 1 s) minus onehot
+    assert '| Improv. | +1.00 | +1.00 | +1.00 | +1.00 | +2.00 | +1.00 |' \
+        in chosen
+    assert open(out + '.png', 'rb').read(4) == b'\x89PNG'
