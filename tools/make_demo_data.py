@@ -15,7 +15,8 @@ Layout (under ``--out``, default ``data/demo``)::
 How the data carry information: each video is a sequence of actions drawn
 from a Markov chain over (verb, noun) pairs in which an action is mostly
 followed by actions that share its noun or verb, so several futures are
-plausible. The feature of a frame mixes a code of the action in progress
+plausible (plus ``--habits`` favourite successors per action, drawn among
+all actions). The feature of a frame mixes a code of the action in progress
 with a code of the next action whose weight grows as its start approaches
 (``exp(-dt / tau)``), plus noise: anticipating from closer is easier, and
 the priors (shared verb/noun, transitions, word similarity) describe the
@@ -77,6 +78,10 @@ def parse_args():
                         help='std of the feature noise')
     parser.add_argument('--tau', type=float, default=1.0,
                         help='seconds over which the next action shows up')
+    parser.add_argument('--habits', type=int, default=3,
+                        help='favourite successors of each action, drawn '
+                        'among all actions (0: every likely successor '
+                        'shares the verb or the noun)')
     parser.add_argument('--seed', type=int, default=0)
     return parser.parse_args()
 
@@ -88,14 +93,14 @@ def vocabulary():
     return np.asarray(pairs, np.int64)
 
 
-def transition_matrix(pairs: np.ndarray, rng) -> np.ndarray:
+def transition_matrix(pairs: np.ndarray, rng, habits: int = 3) -> np.ndarray:
     """Markov chain over actions: successors mostly share noun or verb."""
     verbs, nouns = pairs[:, 0], pairs[:, 1]
     weights = 0.05 + 6.0 * (nouns[:, None] == nouns[None, :]) + \
         1.5 * (verbs[:, None] == verbs[None, :])
-    # each action also has three favourite successors (habits)
-    for a in range(len(pairs)):
-        weights[a, rng.choice(len(pairs), 3, replace=False)] += 8.0
+    # each action also has favourite successors (habits), any action
+    for a in range(len(pairs) if habits else 0):
+        weights[a, rng.choice(len(pairs), habits, replace=False)] += 8.0
     np.fill_diagonal(weights, 0.05)
     return weights / weights.sum(1, keepdims=True)
 
@@ -221,7 +226,7 @@ def main():
     rng = np.random.default_rng(args.seed)
     os.makedirs(args.out, exist_ok=True)
     pairs = vocabulary()
-    trans = transition_matrix(pairs, rng)
+    trans = transition_matrix(pairs, rng, args.habits)
     train = sample_videos([f'D01_{i + 1:02d}' for i in range(args.train_videos)],
                           args.segments_per_video, trans, rng, 0)
     val = sample_videos([f'D02_{i + 1:02d}' for i in range(args.val_videos)],
