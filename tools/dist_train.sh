@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # Usage: tools/dist_train.sh CONFIG GPUS [train.py options]
+# (PYTHON=/path/to/python picks the interpreter; default: python on PATH)
 # One process per device with torchrun; nccl with CUDA, gloo on CPU (chosen
 # in lsant_mmaction.engine.cli.setup_distributed). Several nodes: run it on each
 # node with NNODES, NODE_RANK (0 on the master), MASTER_ADDR (the master's
@@ -14,7 +15,7 @@ TOOLS="$(cd "$(dirname "$0")" && pwd)"
 
 PYTHONPATH="$TOOLS/..${PYTHONPATH:+:$PYTHONPATH}" \
 OMP_NUM_THREADS=${OMP_NUM_THREADS:-1} \
-python -m torch.distributed.run \
+"${PYTHON:-python}" -m torch.distributed.run \
     --nnodes="$NNODES" \
     --node_rank="$NODE_RANK" \
     --master_addr="$MASTER_ADDR" \

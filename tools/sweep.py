@@ -303,24 +303,37 @@ def execute(run: Run, args, env: dict, select: str) -> dict:
     return dict(ok=True, **record)
 
 
-def _env(slot: int, args) -> dict:
+def _env(slot: int, args, devices: Optional[List[str]]) -> dict:
     """The environment of a run in job slot ``slot``: its share of the CPU
-    threads, its own devices and rendezvous port."""
+    threads and, with ``devices``, its own GPUs and rendezvous port."""
     env = dict(os.environ)
     threads = str(max(1, (os.cpu_count() or 1) // args.jobs))
     for var in ('OMP_NUM_THREADS', 'MKL_NUM_THREADS'):
         env.setdefault(var, threads)
     env['PORT'] = str(int(os.environ.get('PORT', 29500)) + slot)
-    devices = os.environ.get('CUDA_VISIBLE_DEVICES')
-    if args.jobs > 1 and devices is not None:
-        ids = devices.split(',')
+    env['PYTHON'] = sys.executable  # dist_train.sh's interpreter
+    if devices is not None:
         n = args.gpus_per_run
-        env['CUDA_VISIBLE_DEVICES'] = ','.join(ids[slot * n:(slot + 1) * n])
-    elif args.jobs > 1:
-        n = args.gpus_per_run
-        env['CUDA_VISIBLE_DEVICES'] = ','.join(
-            str(i) for i in range(slot * n, (slot + 1) * n))
+        env['CUDA_VISIBLE_DEVICES'] = ','.join(devices[slot * n:(slot + 1) *
+                                                       n])
     return env
+
+
+def job_devices(args) -> Optional[List[str]]:
+    """The GPUs the job slots share out (``CUDA_VISIBLE_DEVICES`` or all);
+    None without CUDA (CPU runs) or with one job (it sees every GPU)."""
+    import torch
+    if args.jobs == 1 or not torch.cuda.is_available():
+        return None
+    visible = os.environ.get('CUDA_VISIBLE_DEVICES')
+    devices = visible.split(',') if visible else [
+        str(i) for i in range(torch.cuda.device_count())]
+    needed = args.jobs * args.gpus_per_run
+    if len(devices) < needed:
+        raise ValueError(f'--jobs {args.jobs} x --gpus-per-run '
+                         f'{args.gpus_per_run} needs {needed} GPUs, '
+                         f'{len(devices)} visible ({devices})')
+    return devices
 
 
 def summarize(settings, runs, root, select, metric, title) -> Optional[int]:
@@ -376,12 +389,13 @@ def main(argv=None):
         f'time; alpha chosen on {select}')
     failed, lock = [], threading.Lock()
     free_slots = list(range(args.jobs))
+    devices = job_devices(args)
 
     def work(run):
         with lock:
             slot = free_slots.pop(0)
         try:
-            return execute(run, args, _env(slot, args), select)
+            return execute(run, args, _env(slot, args, devices), select)
         except Exception as e:  # noqa: BLE001 - reported, others go on
             return dict(ok=False, why=f'{type(e).__name__}: {e}',
                         log=osp.join(run.dir, 'train.log'))

@@ -209,3 +209,44 @@ def test_failed_run_is_reported_and_others_go_on(demo_root, tmp_path):
     table = open(osp.join(work_dir, 'summary.md')).read()
     assert '| prior=onehot ann_file=training.csv (1 runs) |' in table
     assert 'missing' not in table
+
+
+def test_job_environment(monkeypatch):
+    import torch
+    sweep = load_tool()
+    args = sweep.parse_args([CONFIG, '--jobs', '2', '--gpus-per-run', '2'])
+    monkeypatch.setattr(torch.cuda, 'is_available', lambda: True)
+    monkeypatch.setattr(torch.cuda, 'device_count', lambda: 4)
+    monkeypatch.delenv('CUDA_VISIBLE_DEVICES', raising=False)
+    devices = sweep.job_devices(args)
+    assert sweep._env(0, args, devices)['CUDA_VISIBLE_DEVICES'] == '0,1'
+    env = sweep._env(1, args, devices)
+    assert env['CUDA_VISIBLE_DEVICES'] == '2,3'
+    assert env['PORT'] != sweep._env(0, args, devices)['PORT']
+    monkeypatch.setenv('CUDA_VISIBLE_DEVICES', '4,5,6')
+    with pytest.raises(ValueError, match=r'needs 4 GPUs, 3 visible'):
+        sweep.job_devices(args)
+    # without CUDA: the CPU threads shared out, devices left alone
+    monkeypatch.setattr(torch.cuda, 'is_available', lambda: False)
+    assert sweep.job_devices(args) is None
+    env = sweep._env(1, args, None)
+    assert env['CUDA_VISIBLE_DEVICES'] == '4,5,6'
+    monkeypatch.delenv('OMP_NUM_THREADS', raising=False)
+    threads = sweep._env(0, args, None)['OMP_NUM_THREADS']
+    assert threads == str(max(1, (os.cpu_count() or 1) // 2))
+
+
+def test_distributed_runs(demo_root, tmp_path):
+    """--gpus-per-run 2: each run trains with tools/dist_train.sh (two
+    gloo processes on CPU)."""
+    work_dir = str(tmp_path / 'sweep')
+    run_tool([
+        TOOL, CONFIG, '--priors', 'onehot', '--work-dir', work_dir,
+        '--gpus-per-run', '2', '--cfg-options', 'train_cfg.max_epochs=1'
+    ], cwd=demo_root, env=dict(os.environ, PORT='29531'))
+    log = open(osp.join(work_dir, 'prior-onehot', 'seed0',
+                        'train.log')).read()
+    assert 'Distributed training: True' in log, log[-2000:]
+    assert "dist_cfg: {'backend': 'gloo'}" in log
+    assert osp.isfile(osp.join(work_dir, 'prior-onehot', 'seed0',
+                               'done.json'))
