@@ -1,3 +1,4 @@
+import importlib.util
 import os.path as osp
 import subprocess
 import sys
@@ -12,6 +13,15 @@ SHARED_DATA = osp.join(ROOT, '..', 'shared', 'data')
 
 # build transforms and models in mmaction's registries, as configs do
 init_default_scope('mmaction')
+
+
+def load_tool(path):
+    """A ``tools/*.py`` script as a module (for its functions)."""
+    name = osp.splitext(osp.basename(path))[0]
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def run_tool(args, cwd=None, env=None, timeout=600):

@@ -1,7 +1,6 @@
 """Smoke tests of the benchmark scripts at tiny sizes (no figures checked):
 the GPU check's Python part on CPU, its refusal without CUDA, the loader
 benchmark."""
-import importlib.util
 import os
 import os.path as osp
 import subprocess
@@ -10,15 +9,13 @@ import sys
 import pytest
 import torch
 
+from .conftest import load_tool
+
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 
 
 def load(name):
-    spec = importlib.util.spec_from_file_location(
-        name, osp.join(ROOT, 'benchmarks', f'{name}.py'))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_tool(osp.join(ROOT, 'benchmarks', f'{name}.py'))
 
 
 def test_gpu_check_cpu_smoke(tmp_path, capsys):

@@ -1,23 +1,15 @@
 """tools/make_demo_data.py: the transition structure of the two versions."""
-import importlib.util
 import os.path as osp
 
 import numpy as np
 
-from ..conftest import ROOT
+from ..conftest import ROOT, load_tool
 
 TOOL = osp.join(ROOT, 'tools', 'make_demo_data.py')
 
 
-def load_tool():
-    spec = importlib.util.spec_from_file_location('make_demo_data', TOOL)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def test_habits_are_the_only_successors_sharing_nothing():
-    demo = load_tool()
+    demo = load_tool(TOOL)
     pairs = demo.vocabulary()
     shares = (pairs[:, None, 0] == pairs[None, :, 0]) | \
         (pairs[:, None, 1] == pairs[None, :, 1])

@@ -7,7 +7,6 @@ must a run whose last checkpoint was truncated (it falls back to the one
 before).
 """
 import glob
-import importlib.util
 import json
 import os
 import os.path as osp
@@ -20,7 +19,7 @@ import pytest
 import torch
 from mmengine.config import Config
 
-from ..conftest import ROOT, run_tool
+from ..conftest import ROOT, load_tool, run_tool
 
 CONFIG = osp.join(ROOT, 'configs', 'lstm_demo_glvn.py')
 TRAIN = osp.join(ROOT, 'tools', 'train.py')
@@ -168,10 +167,7 @@ def test_truncated_last_checkpoint_falls_back_and_ends_identical(
 
 # The resume choice itself, in-process (no training).
 def _train_module():
-    spec = importlib.util.spec_from_file_location('lsant_train_tool', TRAIN)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_tool(TRAIN)
 
 
 def _checkpoint(path, epoch):

@@ -1,5 +1,4 @@
 """tools/sweep.py: the grid, finished runs skipped, the summary, failures."""
-import importlib.util
 import json
 import os
 import os.path as osp
@@ -11,22 +10,15 @@ import numpy as np
 import pytest
 from mmengine.config import Config
 
-from ..conftest import ROOT, run_tool
+from ..conftest import ROOT, load_tool, run_tool
 
 TOOL = osp.join(ROOT, 'tools', 'sweep.py')
 CONFIG = osp.join(ROOT, 'configs', 'lstm_demo_onehot.py')
 TIMES = ['2.00', '1.75', '1.50', '1.25', '1.00', '0.75', '0.50', '0.25']
 
 
-def load_tool():
-    spec = importlib.util.spec_from_file_location('sweep_tool', TOOL)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def test_grid_expansion():
-    sweep = load_tool()
+    sweep = load_tool(TOOL)
     cfg = Config.fromfile(CONFIG)
     args = sweep.parse_args([
         CONFIG, '--priors', 'onehot', 'vn', 'glvn', '--alphas', '0.1', '0.5',
@@ -66,7 +58,7 @@ def test_grid_expansion():
 
 
 def test_grid_errors():
-    sweep = load_tool()
+    sweep = load_tool(TOOL)
     cfg = Config.fromfile(CONFIG)
     with pytest.raises(ValueError, match=r"\['vm'\]: not in the priors dict"):
         sweep.expand(sweep.parse_args([CONFIG, '--priors', 'vm']), cfg)
@@ -213,7 +205,7 @@ def test_failed_run_is_reported_and_others_go_on(demo_root, tmp_path):
 
 def test_job_environment(monkeypatch):
     import torch
-    sweep = load_tool()
+    sweep = load_tool(TOOL)
     args = sweep.parse_args([CONFIG, '--jobs', '2', '--gpus-per-run', '2'])
     monkeypatch.setattr(torch.cuda, 'is_available', lambda: True)
     monkeypatch.setattr(torch.cuda, 'device_count', lambda: 4)
