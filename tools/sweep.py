@@ -235,8 +235,8 @@ class Run:
 def _tail(path: str, lines: int = 3) -> str:
     try:
         with open(path, errors='replace') as f:
-            return ' | '.join(l.strip() for l in f.read().splitlines()
-                              [-lines:])
+            return ' | '.join(line.strip() for line in
+                              f.read().splitlines()[-lines:])
     except OSError:
         return ''
 
@@ -256,12 +256,13 @@ def execute(run: Run, args, env: dict, select: str) -> dict:
     """Train (resuming an interrupted run) and test one run."""
     resume = run.state() == 'interrupted' and osp.isfile(
         osp.join(run.dir, 'last_checkpoint'))
-    os.makedirs(run.dir, exist_ok=True)
     if not osp.isfile(run.config):  # seeds of a setting may race: the
-        tmp = f'{run.config}.{os.getpid()}.{run.seed}'  # same text
+        os.makedirs(osp.dirname(run.config), exist_ok=True)  # same text
+        tmp = f'{run.config}.{os.getpid()}.{run.seed}'
         with open(tmp, 'w') as f:
             f.write(run.text)
         os.replace(tmp, run.config)
+    os.makedirs(run.dir, exist_ok=True)  # after its config (see state())
     if args.gpus_per_run > 1:
         train = ['bash', osp.join(TOOLS, 'dist_train.sh'), run.config,
                  str(args.gpus_per_run)]
