@@ -250,11 +250,16 @@ def plot(table, times, metric, path, title, shown, chosen=None,
     panels = 2 if chosen else 1
     fig, axes = plt.subplots(1, panels, figsize=(6 * panels, 4), dpi=120,
                              squeeze=False)
+    # one colour per row (per group with --choose) in both panels
+    cycle = plt.rcParams['axes.prop_cycle'].by_key()['color']
+    group_of = {n: split_name(n, key)[0] if key else n for n in table}
+    colour = {g: cycle[i % len(cycle)] for i, g in enumerate(
+        dict.fromkeys(group_of[n] for n in shown))}
     ax = axes[0, 0]
     for name in shown:
         runs = table[name]
         ax.errorbar(times, runs.mean(0), yerr=runs.std(0), marker='o',
-                    capsize=3, label=name)
+                    capsize=3, label=name, color=colour[group_of[name]])
     ax.set_xlabel('anticipation time (s)')
     ax.set_ylabel(f'{metric} (%)')
     ax.invert_xaxis()  # from 2.0 s down to 0.25 s, as in the paper
@@ -264,7 +269,7 @@ def plot(table, times, metric, path, title, shown, chosen=None,
         ax.set_title(title)
     if chosen:  # the selection measure against the key, per group
         ax = axes[0, 1]
-        numeric = True
+        numeric, ticks = True, set()
         for group in chosen:
             names = [n for n in table if split_name(n, key)[0] == group
                      and split_name(n, key)[1] is not None]
@@ -276,12 +281,16 @@ def plot(table, times, metric, path, title, shown, chosen=None,
             ax.errorbar([xs[i] for i in order],
                         [chosen_by[names[i]].mean() for i in order],
                         yerr=[chosen_by[names[i]].std() for i in order],
-                        marker='o', capsize=3, label=group)
+                        marker='o', capsize=3, label=group,
+                        color=colour.get(group))
+            ticks.update(xs)
         if baseline is not None:
             ax.axhline(chosen_by[baseline].mean(), color='k', ls='--',
                        label=baseline)
         if numeric:
             ax.set_xscale('log')
+            ax.set_xticks(sorted(ticks), [f'{t:g}' for t in sorted(ticks)])
+            ax.minorticks_off()
         ax.set_xlabel(key)
         ax.set_ylabel(f'{select} (%)')
         ax.grid(alpha=0.3)

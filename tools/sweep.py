@@ -423,8 +423,8 @@ def main(argv=None):
                 logger.error(f'[{i}/{len(todo)}] {run.name}: FAILED, '
                              f'{out["why"]}; see {out["log"]} '
                              f'({_tail(out["log"])}); eta {eta_text}')
-    title = f'{osp.splitext(osp.basename(args.config))[0]}: ' \
-        f'{len(args.seeds)} seeds'
+    title = (f'{osp.splitext(osp.basename(args.config))[0]} sweep, mean ± '
+             f'std over {len(set(args.seeds))} seeds')
     code = summarize(settings, runs, root, select, metric, title)
     if code is None:
         logger.error('no summary: no run finished')
