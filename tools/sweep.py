@@ -23,9 +23,9 @@ Each setting has its folder ``WORK_DIR/<setting>/`` with ``config.py``,
 the complete config its runs train and test with; each run (one seed) is
 ``WORK_DIR/<setting>/seed<S>/``: the training's work_dir (checkpoints,
 ``best.pth``, logs) and ``train.log``, ``test/`` and ``test.log`` (the best
-checkpoint tested), and ``done.json`` once it finished. A second call skips finished runs,
-resumes interrupted ones from their last checkpoint, and refuses a folder
-that holds a run of another config. A failed run is reported (its log
+checkpoint tested), and ``done.json`` once it finished. A second call
+skips finished runs, resumes interrupted ones from their last checkpoint,
+and refuses a setting folder that holds runs of another config. A failed run is reported (its log
 named) and does not stop the others; the summary then covers the finished
 runs and the exit status is 1. ``--jobs N`` runs N at a time (the CPU
 threads shared between them); ``--gpus-per-run N`` trains each run with
