@@ -153,10 +153,17 @@ def choose(table, chosen_by, key):
 
 
 def _number(text):
+    """``text`` as a float when it is one (alpha values), else as is."""
     try:
         return float(text)
     except (TypeError, ValueError):
         return text
+
+
+def _order(text):
+    """Sort key: numbers by value, then other values by name."""
+    value = _number(text)
+    return (0, value, '') if isinstance(value, float) else (1, 0.0, text)
 
 
 def table_lines(table, times, metric, names):
@@ -175,7 +182,7 @@ def by_key_lines(table, chosen_by, chosen, key, select, baseline):
     """The selection measure of every row, one line per group, one column
     per value of ``key``."""
     values = sorted({split_name(n, key)[1] for n in table} - {None},
-                    key=_number)
+                    key=_order)
     lines = [f'| {select} (%) by {key} | ' + ' | '.join(values) + ' |',
              '|---|' + '---|' * len(values)]
     for group, best in chosen.items():
@@ -277,7 +284,7 @@ def plot(table, times, metric, path, title, shown, chosen=None,
                 continue
             xs = [_number(split_name(n, key)[1]) for n in names]
             numeric &= all(isinstance(x, float) for x in xs)
-            order = sorted(range(len(xs)), key=lambda i: xs[i])
+            order = sorted(range(len(xs)), key=lambda i: _order(xs[i]))
             ax.errorbar([xs[i] for i in order],
                         [chosen_by[names[i]].mean() for i in order],
                         yerr=[chosen_by[names[i]].std() for i in order],
