@@ -82,13 +82,26 @@ def find_runs(folder: str) -> List[Dict[str, float]]:
     return [result for _, result in newest.values()]
 
 
+def _finite(key: str, value, source: str) -> float:
+    """A result value as a float; anything else (NaN, inf, text) is an
+    error naming the run folder and the key, not a "nan" in the table."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        number = float('nan')
+    if not np.isfinite(number):
+        raise ValueError(f'{source}: {key} is {value!r}, not a finite '
+                         'number (a damaged result file?)')
+    return number
+
+
 def horizons(result: Dict[str, float], metric: str, source: str) -> Dict:
     """``{seconds: value}`` of one measure in one result."""
     values = {}
     for key, value in result.items():
         parsed = parse_measure_name(key)
         if parsed and parsed[0] == metric:
-            values[parsed[1]] = float(value)
+            values[parsed[1]] = _finite(key, value, source)
     if not values:
         names = sorted({p[0] for p in map(parse_measure_name, result) if p})
         raise ValueError(f'{source}: no {metric!r} results (has {names})')
@@ -100,7 +113,7 @@ def selected(result: Dict[str, float], select: str, source: str) -> float:
     wanted = parse_measure_name(select)
     for key, value in result.items():
         if parse_measure_name(key) == wanted:
-            return float(value)
+            return _finite(key, value, source)
     raise ValueError(f'{source}: no {select!r} result')
 
 

@@ -116,3 +116,13 @@ def test_choose_alpha(tmp_path):
     assert '| Improv. | +1.00 | +1.00 | +1.00 | +1.00 | +2.00 | +1.00 |' \
         in chosen
     assert open(out + '.png', 'rb').read(4) == b'\x89PNG'
+
+
+def test_non_finite_result_is_an_error(tmp_path):
+    fabricate(tmp_path, 'a', 0, np.arange(8.0))
+    fabricate(tmp_path, 'b', 0, np.full(8, np.nan))  # a damaged result
+    err = fails([f'{tmp_path}/a', f'{tmp_path}/b', '--out',
+                 str(tmp_path / 'o')])
+    assert 'action_top5@2.00s is nan, not a finite number' in err
+    assert str(tmp_path / 'b') in err
+
