@@ -75,15 +75,16 @@ def allow_mmengine_checkpoints() -> None:
     from mmengine.logging import HistoryBuffer
 
     safe = [HistoryBuffer, np.ndarray, np.dtype]
-    # numpy 1.x and 2.x keep the pickling helpers in different modules.
-    for module_name in ('numpy.core.multiarray', 'numpy._core.multiarray'):
-        try:
-            module = importlib.import_module(module_name)
-        except ImportError:
-            continue
-        for attr in ('_reconstruct', 'scalar'):
-            if hasattr(module, attr):
-                safe.append(getattr(module, attr))
+    # The pickling helpers of numpy arrays and scalars (``_reconstruct``,
+    # ``scalar``) are named ``numpy.core.multiarray.*`` in pickles written
+    # under numpy 1 and ``numpy._core.multiarray.*`` under numpy 2, whatever
+    # numpy reads them: official RU-LSTM checkpoints store ``perf`` as a
+    # numpy scalar. Both names are allowed, bound to the installed helper.
+    multiarray = _numpy_multiarray()
+    for attr in ('_reconstruct', 'scalar'):
+        helper = getattr(multiarray, attr)
+        for module_name in NUMPY_MULTIARRAY_NAMES:
+            safe.append((helper, f'{module_name}.{attr}'))
     # dtype classes (numpy >= 1.25) used when pickling numpy scalars.
     dtypes = getattr(np, 'dtypes', None)
     if dtypes is not None:
@@ -95,6 +96,19 @@ def allow_mmengine_checkpoints() -> None:
     # getattr(HistoryBuffer, 'min'); allow exactly that, not getattr at large.
     torch.serialization.add_safe_globals([(_history_buffer_getattr,
                                            'builtins.getattr')])
+
+
+#: The module of numpy's pickling helpers under numpy 1 and numpy 2.
+NUMPY_MULTIARRAY_NAMES = ('numpy.core.multiarray', 'numpy._core.multiarray')
+
+
+def _numpy_multiarray():
+    """The installed numpy's multiarray module, imported without the
+    deprecation warning that numpy 2 gives for ``numpy.core``."""
+    try:
+        return importlib.import_module('numpy._core.multiarray')
+    except ImportError:  # numpy < 1.26
+        return importlib.import_module('numpy.core.multiarray')
 
 
 _HISTORY_STATISTICS = ('min', 'max', 'current', 'mean')

@@ -1,11 +1,16 @@
 import io
 import logging
+import pickle
+import zipfile
 
 import numpy as np
 import pytest
 import torch
 
 import lsant_mmaction  # noqa: F401
+from lsant_mmaction.compat import NUMPY_MULTIARRAY_NAMES
+
+from .weights_files import save_with_numpy_names
 
 
 def test_mmaction_models_import():
@@ -115,3 +120,32 @@ def test_slurm_launcher_outside_slurm_is_a_clear_error(monkeypatch):
     monkeypatch.delenv('SLURM_PROCID', raising=False)
     with pytest.raises(RuntimeError, match='SLURM_PROCID'):
         setup_distributed(Config(dict()), 'slurm')
+
+
+@pytest.mark.parametrize('module_name', NUMPY_MULTIARRAY_NAMES)
+def test_numpy_scalars_of_numpy_1_and_2_load_weights_only(tmp_path,
+                                                          module_name):
+    """Official RU-LSTM checkpoints hold ``perf`` as a numpy scalar; under
+    numpy 2 its pickle names ``numpy._core.multiarray.scalar``."""
+    path = save_with_numpy_names(
+        dict(state_dict={'w': torch.ones(2)}, epoch=1, perf=np.float64(31.25),
+             best_perf=np.float64(32.5), array=np.arange(3.0)),
+        str(tmp_path / 'official.pth.tar'), module_name)
+    with zipfile.ZipFile(path) as archive:
+        data = next(archive.read(n) for n in archive.namelist()
+                    if n.endswith('data.pkl'))
+    assert module_name.encode() + b'\nscalar\n' in data  # the names it tests
+    other = next(n for n in NUMPY_MULTIARRAY_NAMES if n != module_name)
+    assert other.encode() + b'\n' not in data
+    loaded = torch.load(path, weights_only=True)
+    assert loaded['perf'] == 31.25 and isinstance(loaded['perf'], np.float64)
+    assert loaded['best_perf'] == 32.5
+    np.testing.assert_array_equal(loaded['array'], np.arange(3.0))
+
+
+def test_numpy_names_stay_restricted(tmp_path):
+    """Allowing numpy's helpers allows nothing else of numpy."""
+    path = str(tmp_path / 'evil.pth')
+    torch.save({'x': np.load}, path)
+    with pytest.raises(pickle.UnpicklingError):
+        torch.load(path, weights_only=True)

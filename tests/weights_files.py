@@ -1,13 +1,19 @@
 """Pre-trained weight files with known values, written at test time.
 
+Official RU-LSTM checkpoints as its `main.py` writes them under numpy 1
+or numpy 2 (`save_with_numpy_names`).
+
 No network: each file holds deterministic values for a backbone built
 exactly as a config builds it, in the layout its source uses (torchvision's
 ResNet names; an mmaction recognizer checkpoint with ``backbone.*`` keys).
 """
+import pickle
 import re
+import types
 import urllib.error
 from typing import Dict
 
+import numpy as np
 import torch
 
 
@@ -76,3 +82,31 @@ def no_network(monkeypatch, tmp_path) -> None:
 
     monkeypatch.setenv('TORCH_HOME', str(tmp_path / 'torch_home'))
     monkeypatch.setattr(torch.hub, 'urlopen', refuse)
+
+
+class _NumpyNamesPickler(pickle._Pickler):
+    """Writes numpy's pickling helpers under a chosen module name, as numpy 1
+    (``numpy.core.multiarray``) or numpy 2 (``numpy._core.multiarray``)
+    writes them, whichever numpy is installed."""
+
+    module_name = 'numpy._core.multiarray'
+
+    def save_global(self, obj, name=None):
+        helpers = {id(getattr(np.core.multiarray, attr)): attr
+                   for attr in ('scalar', '_reconstruct')}
+        if id(obj) in helpers:
+            self.write(pickle.GLOBAL + self.module_name.encode() + b'\n' +
+                       helpers[id(obj)].encode() + b'\n')
+            self.memoize(obj)
+            return
+        super().save_global(obj, name)
+
+
+def save_with_numpy_names(obj, path, module_name):
+    """``torch.save`` whose pickle names numpy's helpers ``module_name``."""
+    pickler = type('Pickler', (_NumpyNamesPickler, ),
+                   dict(module_name=module_name))
+    module = types.ModuleType('numpy_names_pickle')
+    module.Pickler = pickler
+    torch.save(obj, path, pickle_module=module)
+    return path

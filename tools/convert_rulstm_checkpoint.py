@@ -91,6 +91,12 @@ def check_against_config(state_dict: dict, config: str, src: str) -> None:
             f'  size mismatch: {wrong}')
 
 
+def _plain(value):
+    """A number of the official checkpoint (a numpy scalar: RU-LSTM's
+    ``main.py`` saves its accuracies so) as a plain Python number."""
+    return value.item() if hasattr(value, 'item') else value
+
+
 def main():
     args = parse_args()
     from lsant_mmaction.engine.checkpoint import read_checkpoint
@@ -104,8 +110,8 @@ def main():
     meta = dict(
         converted_from=os.path.abspath(args.src),
         epoch=checkpoint.get('epoch'),
-        rulstm_perf=checkpoint.get('perf'),
-        rulstm_best_perf=checkpoint.get('best_perf'))
+        rulstm_perf=_plain(checkpoint.get('perf')),
+        rulstm_best_perf=_plain(checkpoint.get('best_perf')))
     torch.save(dict(meta=meta, state_dict=state_dict), args.dst)
     kind = 'fusion' if any('branches' in k for k in state_dict) else \
         'single-branch'

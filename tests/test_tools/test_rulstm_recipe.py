@@ -5,15 +5,18 @@ import os.path as osp
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 import torch
 from mmengine.config import Config
 
+from lsant_mmaction.compat import NUMPY_MULTIARRAY_NAMES
 from lsant_mmaction.evaluation import load_predictions
 from mmaction.registry import DATASETS, MODELS
 
 from ..conftest import ROOT, run_tool
 from ..test_models.rulstm_oracle import OracleFusion, OracleRULSTM
+from ..weights_files import save_with_numpy_names
 from .test_end_to_end import env
 
 TRAIN = osp.join(ROOT, 'tools', 'train.py')
@@ -86,9 +89,12 @@ def official_fusion(seed=0):
     return OracleFusion(branches, 256).eval()
 
 
-def save_official(model, path):
-    torch.save(dict(state_dict=model.state_dict(), epoch=7, perf=31.5,
-                    best_perf=32.0), path)
+def save_official(model, path, numpy_names='numpy._core.multiarray'):
+    """As RU-LSTM's ``main.py`` saves: ``perf`` and ``best_perf`` are numpy
+    scalars, pickled under numpy 2's names by default."""
+    save_with_numpy_names(
+        dict(state_dict=model.state_dict(), epoch=7, perf=np.float64(31.5),
+             best_perf=np.float64(32.0)), path, numpy_names)
 
 
 def test_converted_official_fusion_reproduces_the_oracle(demo_root,
@@ -119,14 +125,19 @@ def test_converted_official_fusion_reproduces_the_oracle(demo_root,
             atol=1e-5, rtol=0)
 
 
-def test_converted_single_branch(tmp_path, monkeypatch):
+@pytest.mark.parametrize('numpy_names', NUMPY_MULTIARRAY_NAMES)
+def test_converted_single_branch(tmp_path, numpy_names):
+    """Checkpoints written the official way under numpy 1 and numpy 2."""
     torch.manual_seed(0)
     oracle = OracleRULSTM(65, 128, 256).eval()
     src, dst = str(tmp_path / 'rgb.pth.tar'), str(tmp_path / 'rgb.pth')
-    save_official(oracle, src)
+    save_official(oracle, src, numpy_names)
     proc = run_tool([CONVERT, src, dst, '--config',
                      config('rulstm_demo_glvn_rgb')])
     assert 'single-branch, epoch 7, perf 31.5' in proc.stdout
+    meta = torch.load(dst, weights_only=True)['meta']
+    assert type(meta['rulstm_perf']) is float  # plain data in our checkpoint
+    assert meta['rulstm_best_perf'] == 32.0
     model = MODELS.build(Config.fromfile(config('rulstm_demo_glvn_rgb')).model)
     from mmengine.runner import load_checkpoint
     load_checkpoint(model, dst, map_location='cpu')
@@ -169,7 +180,6 @@ def ek100_slice(shared_data, root, dim):
     import shutil
 
     import lmdb
-    import numpy as np
 
     from lsant_mmaction.layout import TimeGrid
     ek100 = osp.join(shared_data, 'rulstm', 'ek100')
