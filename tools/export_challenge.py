@@ -19,7 +19,7 @@ import os.path as osp
 import lsant_mmaction  # noqa: F401  (environment fixes + registration)
 from lsant_mmaction.engine.checkpoint import check_checkpoint_fits
 from lsant_mmaction.engine.cli import (CfgOptionsAction, quiet_known_noise,
-                                       setup_distributed)
+                                       setup_distributed, use_split)
 from mmengine.config import Config
 from mmengine.runner import Runner
 
@@ -50,9 +50,8 @@ def main():
     cfg = Config.fromfile(args.config)
     if args.cfg_options is not None:
         cfg.merge_from_dict(args.cfg_options)
-    dataset = cfg.test_dataloader.dataset
-    dataset.ann_file = args.split
-    dataset.test_mode = True
+    # the split's own subset lists stay with the configured split
+    use_split(cfg.test_dataloader.dataset, args.split)
     cfg.test_evaluator = dict(
         type='EpicChallengeExport',
         out_file=args.out,

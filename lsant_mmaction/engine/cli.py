@@ -59,6 +59,26 @@ class CfgOptionsAction(DictAction):
         setattr(namespace, self.dest, options)
 
 
+#: Dataset arguments that describe one split and must not follow the config
+#: to another split: the evaluation subsets (id lists of that split's
+#: segments) and a selection of its segments by index.
+SPLIT_OWNED_KEYS = ('subsets', 'indices')
+
+
+def use_split(dataset_cfg, ann_file: str) -> None:
+    """Point a dataset config at another annotation file (a test split,
+    another split to dump), dropping what belonged to the configured split.
+
+    Args:
+        dataset_cfg (dict): The dataset config, changed in place.
+        ann_file (str): The new split's CSV, relative to ``data_root``.
+    """
+    for key in SPLIT_OWNED_KEYS:
+        dataset_cfg.pop(key, None)
+    dataset_cfg.ann_file = ann_file
+    dataset_cfg.test_mode = True
+
+
 def setup_distributed(cfg, launcher: str) -> None:
     """Prepare a config for ``--launcher`` runs.
 

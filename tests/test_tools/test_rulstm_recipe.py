@@ -1,5 +1,6 @@
 """The 3-stage RU-LSTM recipe and official-checkpoint conversion, through
 the real tools on the tiny demo data."""
+import json
 import os
 import os.path as osp
 import subprocess
@@ -22,6 +23,7 @@ from .test_end_to_end import env
 TRAIN = osp.join(ROOT, 'tools', 'train.py')
 TEST = osp.join(ROOT, 'tools', 'test.py')
 CONVERT = osp.join(ROOT, 'tools', 'convert_rulstm_checkpoint.py')
+EXPORT = osp.join(ROOT, 'tools', 'export_challenge.py')
 FAST = [
     f'{split}_dataloader.{key}' for split in ('train', 'val', 'test')
     for key in ('num_workers=0', 'persistent_workers=False')
@@ -174,9 +176,11 @@ def test_conversion_mismatch_errors(tmp_path):
 
 
 def ek100_slice(shared_data, root, dim):
-    """A few real EK100 validation segments (from every subset list), the
-    real actions and class files, and random rgb features of their grid
-    frames: what tools/test.py needs from an EK100 folder."""
+    """The README's EK100 folder, cut down: a few real validation segments
+    (from every subset list) with the four id lists, the first real test
+    segments and one without frames, the real actions, and random rgb
+    features of their grid frames. Returns the number of validation
+    segments and the test ids."""
     import shutil
 
     import lmdb
@@ -201,16 +205,22 @@ def ek100_slice(shared_data, root, dim):
                 line.strip() for line in open(osp.join(ek100, name))]
                 if i in chosen)
     shutil.copy(osp.join(ek100, 'actions.csv'), root)
+    # the first test segments and one of the 4 without frames (zero scores)
+    test_rows = [line for line in open(osp.join(ek100, 'test_timestamps.csv'))
+                 ][:5] + ['P02_137_0,P02_137,1,64\n']
+    with open(osp.join(root, 'test_timestamps.csv'), 'w') as f:
+        f.writelines(test_rows)
     rng = np.random.default_rng(0)
     env = lmdb.open(osp.join(root, 'rgb'), map_size=1 << 26)
     with env.begin(write=True) as txn:
-        for row in rows:
+        for row in rows + test_rows:
             _, video, start = row.split(',')[:3]
-            for frame in TimeGrid().frame_indices(int(start)).tolist():
+            frames = TimeGrid().frame_indices(int(start))
+            for frame in ([] if frames is None else frames.tolist()):
                 txn.put(f'{video}_frame_{frame:010d}.jpg'.encode(),
                         rng.normal(size=dim).astype(np.float32).tobytes())
     env.close()
-    return len(rows)
+    return len(rows), [line.split(',')[0] for line in test_rows]
 
 
 def test_official_ek100_checkpoint_converts_and_tests(shared_data, tmp_path):
@@ -233,7 +243,7 @@ def test_official_ek100_checkpoint_converts_and_tests(shared_data, tmp_path):
         torch.testing.assert_close(model(dict(rgb=x), mode='tensor'),
                                    oracle(x)[0][:, -8:], atol=1e-5, rtol=0)
     root = str(tmp_path / 'ek100')
-    num = ek100_slice(shared_data, root, 1024)
+    num, test_ids = ek100_slice(shared_data, root, 1024)
     proc = run_tool([TEST, cfg_path, dst, '--work-dir', str(tmp_path / 'w'),
                      '--cfg-options', f'test_dataloader.dataset.data_root={root}',
                      'test_dataloader.num_workers=0',
@@ -244,3 +254,22 @@ def test_official_ek100_checkpoint_converts_and_tests(shared_data, tmp_path):
     for key in ('action_mt5r@1.00s', 'action_mt5r_unseen@1.00s',
                 'action_mt5r_tail@1.00s', 'verb_mt5r_tail@2.00s'):
         assert f'anticipation/{key}' in out, key
+    # the README's challenge export on the README's folder (the validation
+    # split's id lists present: they must stay with the validation split)
+    out_json = str(tmp_path / 'test.json')
+    run_tool([EXPORT, cfg_path, dst, '--split', 'test_timestamps.csv',
+              '--out', out_json, '--work-dir', str(tmp_path / 'x'),
+              '--cfg-options', f'test_dataloader.dataset.data_root={root}',
+              'test_dataloader.num_workers=0',
+              'test_dataloader.persistent_workers=False'],
+             cwd=str(tmp_path), env=env())
+    with open(out_json) as f:
+        submission = json.load(f)
+    assert submission['version'] == '0.2'
+    assert sorted(submission['results']) == sorted(test_ids)
+    dropped = submission['results']['P02_137_0']  # no frame before it
+    assert not any(dropped['verb'].values()) and not any(
+        dropped['action'].values())
+    kept = submission['results'][test_ids[0]]
+    assert len(kept['verb']) == 97 and len(kept['noun']) == 300
+    assert len(kept['action']) == 100 and sum(kept['verb'].values()) > 0
