@@ -13,11 +13,11 @@ One entry per LMDB (modality) and frame list: a folder
 - ``meta.json``: version, the LMDB fingerprint, shape, dtype, file sizes
   and the sha256 of each file.
 
-``digest`` hashes the cache version, the LMDB's real path, the size and
-modification time (ns) of its ``data.mdb``, the expected vector size and
-the sorted keys, so a changed LMDB or another split gets another entry.
-(A content fingerprint of the LMDB would mean reading all of it, tens of
-GB, at every start; LMDB writes always change ``data.mdb``'s mtime.)
+``digest`` hashes the cache version, the LMDB's fingerprint
+(:func:`lmdb_fingerprint`: real path; size, modification and status-change
+times and inode of its ``data.mdb``; sha256 of its first and last 64 KiB),
+the expected vector size and the sorted keys, so a changed LMDB or another
+split gets another entry.
 
 An entry is written into a temporary folder of ``cache_dir`` and renamed
 into place (atomic), under an exclusive ``flock`` so that the ranks of a
@@ -64,15 +64,39 @@ def default_cache_dir() -> str:
     return os.path.join(root, 'features')
 
 
+_PROBE = 1 << 16  # bytes hashed at each end of data.mdb
+
+
 def lmdb_fingerprint(lmdb_path: str) -> dict:
-    """Real path, size and mtime of the LMDB's ``data.mdb``."""
+    """What tells one state of an LMDB from another, read cheaply.
+
+    The real path; of its ``data.mdb``: size, mtime, ctime (ns) and inode,
+    and the sha256 of its first and last 64 KiB. Any write changes the
+    mtime, but ``touch -r`` or ``os.utime`` can put it back (with the
+    size, a file rewritten in place); they cannot set the ctime, which
+    every change of the file's content or times moves, nor keep the inode
+    of a file replaced by another. The probe's first 64 KiB hold LMDB's
+    two meta pages (the last transaction's id, the root page, the entry
+    count): every commit changes them, whatever the clock's resolution or
+    the file system's times. Reading all of the LMDB (tens of GB) at every
+    start would cost too much. So copying or moving the LMDB's folder
+    (new inode and ctime), ``chmod`` or ``touch`` of ``data.mdb`` (ctime)
+    rebuilds the cache once: a cold pass over the LMDB, never stale
+    features.
+    """
     data = os.path.join(lmdb_path, 'data.mdb')
     try:
-        st = os.stat(data)
+        with open(data, 'rb') as f:
+            st = os.fstat(f.fileno())
+            h = hashlib.sha256(f.read(_PROBE))
+            if st.st_size > _PROBE:
+                f.seek(max(_PROBE, st.st_size - _PROBE))
+                h.update(f.read(_PROBE))
     except FileNotFoundError:
         raise FileNotFoundError(f'LMDB not found: {data}') from None
     return dict(path=os.path.realpath(lmdb_path), size=st.st_size,
-                mtime_ns=st.st_mtime_ns)
+                mtime_ns=st.st_mtime_ns, ctime_ns=st.st_ctime_ns,
+                inode=st.st_ino, probe_sha256=h.hexdigest())
 
 
 def entry_digest(fingerprint: dict, keys: np.ndarray,

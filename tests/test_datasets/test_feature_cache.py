@@ -167,6 +167,41 @@ def test_changed_lmdb_gets_a_new_cache(tiny):
     assert (cached[0]['inputs']['rgb'][6].numpy() == 7).all()  # frame 240
 
 
+def test_lmdb_rewritten_in_place_with_its_size_and_mtime_gets_a_new_cache(
+        tiny, tmp_path, monkeypatch):
+    """Another LMDB's bytes copied into ``data.mdb`` (same inode and size),
+    then its times put back with ``os.utime`` (as ``touch -r``): the cache
+    must not serve the old features."""
+    root, cache = tiny
+    old = build(root, cache)[0]['inputs']['rgb'].numpy()
+    for env in load_lmdb_features._ENVS.values():
+        env.close()
+    load_lmdb_features._ENVS.clear()
+    # the same layout with other values: an LMDB of the same size
+    from . import test_feature_dataset
+    monkeypatch.setattr(test_feature_dataset, 'feature_value',
+                        lambda *a, f=test_feature_dataset.feature_value:
+                        f(*a) + 0.5)
+    other = str(tmp_path / 'other')
+    write_tiny_dataset(other, CACHE_ROWS)
+    data = osp.join(root, 'rgb', 'data.mdb')
+    before = os.stat(data)
+    with open(osp.join(other, 'rgb', 'data.mdb'), 'rb') as f:
+        content = f.read()
+    assert len(content) == before.st_size
+    with open(data, 'r+b') as f:
+        f.write(content)
+    os.utime(data, ns=(before.st_atime_ns, before.st_mtime_ns))
+    after = os.stat(data)
+    assert (after.st_size, after.st_mtime_ns, after.st_ino) == (
+        before.st_size, before.st_mtime_ns, before.st_ino)
+    cached = build(root, cache)
+    assert len(entries(cache, 'rgb')) == 2 and len(entries(cache)) == 4
+    new = cached[0]['inputs']['rgb'].numpy()
+    np.testing.assert_array_equal(new, old + 0.5)
+    assert_same_samples([build(root)[0]], [cached[0]])
+
+
 @pytest.mark.parametrize('damage', ['flip', 'truncate', 'header', 'field'])
 def test_damaged_cache_is_rebuilt_with_a_warning(tiny, damage):
     root, cache = tiny
