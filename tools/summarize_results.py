@@ -1,25 +1,40 @@
 """Collect test results of several runs into the paper's table and a plot.
 
 Each ROW argument is a folder holding the runs of one table row (one per
-seed, e.g. ``work_dirs/lstm_demo_vn/seed0``, ``.../seed1``); every
-``tools/test.py`` result found below it (the ``<timestamp>.json`` that
-mmengine writes after testing) counts as one run, the newest per run folder.
+seed, e.g. ``work_dirs/lstm_demo_vn/seed0``, ``.../seed1``), or several
+such folders joined by ``:`` (``os.pathsep``). Below it, each run
+counts once, with one result:
+
+- a run folder with a ``done.json`` (``tools/sweep.py``'s record of a
+  finished run): the test result it names, never another one beside it;
+- otherwise each ``tools/test.py`` result, the ``<timestamp>/<timestamp>
+  .json`` that mmengine writes after testing (``<work_dir>/<timestamp>/``):
+  the newest of each work_dir.
+
+Files are recognised by their place: training logs (``vis_data/*.json``)
+and other JSON files are not results. A result file that does not parse
+(cut short by a full disk or a kill) is an error naming it, as is a
+``done.json`` that does not parse or names a missing result.
 Rows are named after their folders unless ``NAME=FOLDER`` is given::
 
     python tools/summarize_results.py onehot=work_dirs/lstm_demo_onehot \
         vn=work_dirs/lstm_demo_vn glvn=work_dirs/lstm_demo_glvn \
         --baseline onehot --out work_dirs/summary
 
-writes ``summary.md`` (mean +- std over seeds at each anticipation time, and
-an "Improv." row: best row minus the baseline), ``summary.csv`` and
-``summary.png`` (accuracy vs anticipation time).
+writes ``summary.md`` (mean +- std over seeds at each anticipation time,
+each row with its number of runs, and an "Improv." row: best row minus the
+baseline, with the run counts compared), ``summary.csv`` and ``summary.png``
+(accuracy vs anticipation time). With ``--expect-runs N`` a row with
+another number of runs is flagged (``2 runs, 3 expected``) wherever it is
+shown, and the exit status is 1.
 
 With ``--choose alpha`` the rows are named as ``tools/sweep.py`` names them
 (``prior=vn alpha=0.1``): rows that differ only in ``alpha=`` form one
 group, and in each group the alpha with the best mean ``--select`` measure
 (default ``action_top5@1.00s``, RU-LSTM's checkpoint choice) is chosen.
-The outputs add the ``--select`` measure by alpha, and the "Improv." row
-and the plot use the chosen row of each group.
+The outputs add the ``--select`` measure by alpha (each cell with its
+number of runs), and the "Improv." row and the plot use the chosen row of
+each group.
 """
 import argparse
 import csv
@@ -27,6 +42,7 @@ import glob
 import json
 import os
 import os.path as osp
+import sys
 from typing import Dict, List, Optional, Tuple
 
 import numpy as np
@@ -51,35 +67,107 @@ def parse_args():
     parser.add_argument('--select', default='action_top5@1.00s',
                         help='the measure --choose maximises (default: '
                         '%(default)s)')
+    parser.add_argument('--expect-runs', type=int, metavar='N',
+                        help='the runs each row should have (e.g. its '
+                        'seeds): a row with another count is flagged and '
+                        'the exit status is 1')
     parser.add_argument('--title', default='', help='plot title')
     parser.add_argument('--out', required=True,
                         help='output prefix: writes .md, .csv and .png')
     return parser.parse_args()
 
 
-def find_runs(folder: str) -> List[Dict[str, float]]:
-    """The newest test result of each run folder below ``folder``."""
-    if not osp.isdir(folder):
-        raise FileNotFoundError(f'results folder not found: {folder}')
-    newest = {}
-    for path in sorted(glob.glob(osp.join(folder, '**', '*.json'),
-                                 recursive=True)):
+#: tools/sweep.py's record of a finished run, in the run's folder
+SWEEP_RECORD = 'done.json'
+
+
+def is_test_result(path: str) -> bool:
+    """Whether ``path`` has the place of a test result:
+    ``<work_dir>/<timestamp>/<timestamp>.json``, as mmengine's LoggerHook
+    writes it after testing (training logs are ``<timestamp>/vis_data/
+    scalars.json`` and ``<timestamp>/vis_data/<timestamp>.json``)."""
+    stem, ext = osp.splitext(osp.basename(path))
+    return ext == '.json' and osp.basename(osp.dirname(path)) == stem
+
+
+def read_result(path: str) -> Dict[str, float]:
+    """The measures of the test result file ``path``; an error naming the
+    file when it does not parse or holds no anticipation measure."""
+    try:
         with open(path) as f:
-            try:
-                result = json.load(f)
-            except json.JSONDecodeError:  # a training log (one dict a line)
-                continue
-        if not isinstance(result, dict) or not any(
-                parse_measure_name(k) for k in result):
-            continue
-        # <run>/<timestamp>/<timestamp>.json: one entry per run folder
-        run = osp.dirname(osp.dirname(path))
-        newest[run] = (path, result)  # sorted paths: the last is the newest
-    if not newest:
+            result = json.load(f)
+    except (OSError, ValueError) as e:  # ValueError: JSON and UTF-8 errors
         raise ValueError(
-            f'{folder}: no test results (the <timestamp>.json written by '
-            'tools/test.py) found below it')
-    return [result for _, result in newest.values()]
+            f'{path}: unreadable test result ({type(e).__name__}: {e}); a '
+            'file cut short (disk full, process killed while writing)? '
+            'Test the run again, or delete the file') from e
+    if not isinstance(result, dict) or not any(
+            parse_measure_name(k) for k in result):
+        keys = sorted(result)[:8] if isinstance(result, dict) else \
+            type(result).__name__
+        raise ValueError(f'{path}: a test result file (<timestamp>/'
+                         '<timestamp>.json) without anticipation measures '
+                         f'({keys})')
+    return result
+
+
+def recorded_result(record: str) -> str:
+    """The result file that the sweep record ``record`` (a ``done.json``)
+    names; an error naming the record when it does not parse or the file
+    is missing."""
+    try:
+        with open(record) as f:
+            result = json.load(f)['result']
+        if not isinstance(result, str):
+            raise TypeError(f'result is {result!r}, not a path')
+    except (OSError, ValueError, KeyError, TypeError) as e:
+        what = type(e).__name__
+        raise ValueError(
+            f'{record}: unreadable record of a finished run ({what}: {e}); '
+            'delete it and run the sweep again (the run is tested '
+            'again)') from e
+    run = osp.dirname(record)
+    path = osp.join(run, result)  # relative to the run folder
+    if not osp.isfile(path) and osp.isfile(result) and osp.realpath(
+            result).startswith(osp.realpath(run) + os.sep):
+        path = result  # older sweeps: relative to where the sweep ran
+    if not osp.isfile(path):
+        raise ValueError(f'{record} names the test result {result}, which '
+                         f'does not exist ({path})')
+    return path
+
+
+def find_runs(folder: str) -> List[Tuple[str, Dict[str, float]]]:
+    """``(result file, measures)`` of each run below ``folder`` (several
+    folders joined by ``os.pathsep``): the result its ``done.json`` names,
+    or the newest test result of each work_dir without one."""
+    runs = {}  # run folder -> its result file
+    for part in folder.split(os.pathsep):
+        if not osp.isdir(part):
+            raise FileNotFoundError(f'results folder not found: {part}')
+        recorded = {}
+        for record in sorted(glob.glob(osp.join(part, '**', SWEEP_RECORD),
+                                       recursive=True)):
+            recorded[osp.dirname(record)] = recorded_result(record)
+        found = {}
+        for path in sorted(glob.glob(osp.join(part, '**', '*.json'),
+                                     recursive=True)):
+            if not is_test_result(path) or any(
+                    path.startswith(run + os.sep) for run in recorded):
+                continue  # not a result, or its run's record names one
+            # <run>/<timestamp>/<timestamp>.json; sorted: newest last
+            found[osp.dirname(osp.dirname(path))] = path
+        for run, path in {**recorded, **found}.items():
+            key = osp.realpath(run)
+            if key in runs:
+                raise ValueError(f'{run}: one run in two folders of the same '
+                                 f'row ({folder})')
+            runs[key] = path
+    if not runs:
+        raise ValueError(
+            f'{folder}: no test results (the <timestamp>/<timestamp>.json '
+            'written by tools/test.py) found below it')
+    return [(path, read_result(path)) for path in runs.values()]
 
 
 def _finite(key: str, value, source: str) -> float:
@@ -123,14 +211,15 @@ def collect(rows: List[str], metric: str, select: Optional[str] = None):
     table, times, chosen_by = {}, None, {}
     for spec in rows:
         name, _, folder = spec.rpartition('=')
-        name = name or osp.basename(osp.normpath(folder))
+        first = folder.split(os.pathsep)[0]
+        name = name or osp.basename(osp.normpath(first))
         if name in table:
             raise ValueError(f'row {name!r} given twice')
         results = find_runs(folder)
-        runs = [horizons(r, metric, folder) for r in results]
+        runs = [horizons(r, metric, path) for path, r in results]
         if select:
             chosen_by[name] = np.array(
-                [selected(r, select, folder) for r in results])
+                [selected(r, select, path) for path, r in results])
         row_times = sorted(runs[0], reverse=True)
         for run in runs:
             if sorted(run, reverse=True) != row_times:
@@ -179,21 +268,34 @@ def _order(text):
     return (0, value, '') if isinstance(value, float) else (1, 0.0, text)
 
 
-def table_lines(table, times, metric, names):
+def runs_label(count: int, expect: Optional[int] = None) -> str:
+    """``'3 runs'``, or ``'2 runs, 3 expected'`` when ``expect`` differs."""
+    if expect is None or count == expect:
+        return f'{count} runs'
+    return f'{count} runs, {expect} expected'
+
+
+def _mean_std(values: np.ndarray) -> str:
+    return f'{values.mean():.2f} ± {values.std():.2f}'
+
+
+def table_lines(table, times, metric, names, expect=None):
     header = [f'{t:.2f}s' for t in times]
     lines = [f'| {metric} (%) | ' + ' | '.join(header) + ' |',
              '|---|' + '---|' * len(times)]
     for name in names:
         runs = table[name]
         mean, std = runs.mean(0), runs.std(0)
-        lines.append(f'| {name} ({len(runs)} runs) | ' + ' | '.join(
-            f'{m:.2f} ± {s:.2f}' for m, s in zip(mean, std)) + ' |')
+        lines.append(f'| {name} ({runs_label(len(runs), expect)}) | ' +
+                     ' | '.join(f'{m:.2f} ± {s:.2f}'
+                                for m, s in zip(mean, std)) + ' |')
     return lines
 
 
-def by_key_lines(table, chosen_by, chosen, key, select, baseline):
+def by_key_lines(table, chosen_by, chosen, key, select, baseline,
+                 expect=None):
     """The selection measure of every row, one line per group, one column
-    per value of ``key``."""
+    per value of ``key``; each cell with its number of runs."""
     values = sorted({split_name(n, key)[1] for n in table} - {None},
                     key=_order)
     lines = [f'| {select} (%) by {key} | ' + ' | '.join(values) + ' |',
@@ -209,22 +311,33 @@ def by_key_lines(table, chosen_by, chosen, key, select, baseline):
                 cells.append('')
                 continue
             runs = chosen_by[name]
-            cell = f'{runs.mean():.2f} ± {runs.std():.2f}'
-            cells.append(f'**{cell}**' if name == best else cell)
+            cell = _mean_std(runs)
+            cell = f'**{cell}**' if name == best else cell
+            cells.append(f'{cell} ({runs_label(len(runs), expect)})')
         lines.append(f'| {group} | ' + ' | '.join(cells) + ' |')
     if baseline is not None:
         runs = chosen_by[baseline]
-        lines.append(f'\n{baseline}: {runs.mean():.2f} ± {runs.std():.2f}')
+        lines.append(f'\n{baseline}: {_mean_std(runs)} '
+                     f'({runs_label(len(runs), expect)})')
     return lines
 
 
+def _counts(table, names) -> str:
+    """``'3'``, or ``'2-3'`` when the rows have different run counts."""
+    counts = sorted({len(table[n]) for n in names})
+    return str(counts[0]) if len(counts) == 1 else \
+        f'{counts[0]}-{counts[-1]}'
+
+
 def write_outputs(table, times, metric, baseline, out, title,
-                  chosen_by=None, key=None, select=None):
+                  chosen_by=None, key=None, select=None, expect=None) -> int:
+    """Write the .md, .csv and .png outputs and print the tables; 1 when a
+    row has another number of runs than ``expect`` (flagged), else 0."""
     if baseline is not None and baseline not in table:
         raise ValueError(f'baseline {baseline!r} is not a row: '
                          f'{sorted(table)}')
     header = [f'{t:.2f}s' for t in times]
-    lines = table_lines(table, times, metric, list(table))
+    lines = table_lines(table, times, metric, list(table), expect)
     rows_csv = [['row', 'runs'] + [f'{h}_{s}' for h in header
                                    for s in ('mean', 'std')]]
     for name, runs in table.items():
@@ -239,18 +352,28 @@ def write_outputs(table, times, metric, baseline, out, title,
         lines += ['', f'Best {key} of each row on {select} (mean over '
                   'seeds; chosen in bold), from these same runs:', '']
         lines += by_key_lines(table, chosen_by, chosen, key, select,
-                              baseline)
+                              baseline, expect)
         lines += ['', f'With the chosen {key}:', '']
-        lines += table_lines(table, times, metric, compared)
+        lines += table_lines(table, times, metric, compared, expect)
     if baseline is not None:
         others = [n for n in compared if n != baseline]
         if others:
             means = np.stack([table[n].mean(0) for n in others])
             gain = means.max(0) - table[baseline].mean(0)
-            lines.append('| Improv. | ' + ' | '.join(
+            # the run counts of the rows compared and of the baseline
+            counts = f'{_counts(table, others)} vs {len(table[baseline])}'
+            lines.append(f'| Improv. ({counts} runs) | ' + ' | '.join(
                 f'{g:+.2f}' for g in gain) + ' |')
-            rows_csv.append(['Improv.', ''] + [
+            rows_csv.append(['Improv.', counts] + [
                 f'{v:.4f}' for g in gain for v in (g, 0.0)])
+    flagged = [n for n in table
+               if expect is not None and len(table[n]) != expect]
+    if flagged:
+        lines += ['', f'WARNING: {len(flagged)} of {len(table)} rows have '
+                  f'another number of runs than the {expect} expected '
+                  '(failed or missing runs), so their means are not '
+                  'comparable with the others\': ' + ', '.join(
+                      f'{n} ({len(table[n])} runs)' for n in flagged)]
     os.makedirs(osp.dirname(osp.abspath(out)), exist_ok=True)
     with open(out + '.md', 'w') as f:
         f.write('\n'.join(lines) + '\n')
@@ -260,6 +383,10 @@ def write_outputs(table, times, metric, baseline, out, title,
          chosen_by, key, select, baseline)
     print('\n'.join(lines))
     print(f'\nwrote {out}.md, {out}.csv, {out}.png')
+    if flagged:
+        print(lines[-1], file=sys.stderr)
+        return 1
+    return 0
 
 
 def plot(table, times, metric, path, title, shown, chosen=None,
@@ -279,7 +406,8 @@ def plot(table, times, metric, path, title, shown, chosen=None,
     for name in shown:
         runs = table[name]
         ax.errorbar(times, runs.mean(0), yerr=runs.std(0), marker='o',
-                    capsize=3, label=name, color=colour[group_of[name]])
+                    capsize=3, label=f'{name} ({len(runs)} runs)',
+                    color=colour[group_of[name]])
     ax.set_xlabel('anticipation time (s)')
     ax.set_ylabel(f'{metric} (%)')
     ax.invert_xaxis()  # from 2.0 s down to 0.25 s, as in the paper
@@ -325,9 +453,10 @@ def main():
     args = parse_args()
     table, times, chosen_by = collect(
         args.rows, args.metric, args.select if args.choose else None)
-    write_outputs(table, times, args.metric, args.baseline, args.out,
-                  args.title, chosen_by, args.choose, args.select)
+    return write_outputs(table, times, args.metric, args.baseline,
+                         args.out, args.title, chosen_by, args.choose,
+                         args.select, args.expect_runs)
 
 
 if __name__ == '__main__':
-    main()
+    sys.exit(main())
