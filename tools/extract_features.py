@@ -21,8 +21,30 @@ datasets read the result unchanged. By default only the frames of the time
 grid of the segments in ``--ann-files`` are extracted (as RU-LSTM's reduced
 LMDBs); ``--all-frames`` extracts every frame found. Frames already in the
 LMDB are skipped, so an interrupted run resumes where it stopped.
+
+The LMDB records what made it, under the reserved key
+``__lsant_mmaction_extraction__`` (never a frame key: those end in
+``.jpg``; the feature datasets and the feature cache read frame keys by
+name, so they never see it). The record's fingerprint holds the weights
+(sha256 of the checkpoint file or of a local pre-trained file, else the
+pre-trained URL or name, or ``random``), the sha256 of the backbone's
+tensors as loaded, the backbone config (less what changes no feature:
+where it names its weights, ``frozen``, ``chunk_size``) and the
+preprocessing (the test pipeline and the data preprocessor: resize, crop,
+mean, std), as canonical JSON; beside it, for messages only, where the
+weights came from. Running into an LMDB with another fingerprint
+(resuming with other weights, or re-running a finished LMDB with them) is
+an error naming the LMDB and the old and new value of every field that
+differs, and so is extending an LMDB that has entries but no record
+(written by hand or by an older version of this tool): one LMDB never
+holds two networks' features. ``--overwrite`` empties the LMDB, in the
+transaction that writes the new record, and the run starts afresh. Random
+weights differ on every run, so an ``--allow-random-weights`` extraction
+cannot be resumed, only overwritten.
 """
 import argparse
+import hashlib
+import json
 import os
 import os.path as osp
 import re
@@ -36,7 +58,12 @@ from lsant_mmaction.layout import TimeGrid, read_segments
 from lsant_mmaction.engine.cli import CfgOptionsAction
 
 
-def parse_args():
+# The key of the extraction record: never a frame key (those end in .jpg)
+RECORD_KEY = b'__lsant_mmaction_extraction__'
+RECORD_VERSION = 1
+
+
+def parse_args(argv=None):
     parser = argparse.ArgumentParser(
         description='Extract per-frame features into an LMDB',
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -59,9 +86,13 @@ def parse_args():
     parser.add_argument('--allow-random-weights', action='store_true',
                         help="with 'none': extract even if the backbone "
                         'names no pre-trained weights (random features)')
+    parser.add_argument('--overwrite', action='store_true',
+                        help='empty the output LMDB first: needed when it was '
+                        'extracted with other weights or settings, or has '
+                        'entries but no extraction record')
     parser.add_argument('--cfg-options', nargs='+', action=CfgOptionsAction,
                         help='override config settings (key=value)')
-    return parser.parse_args()
+    return parser.parse_args(argv)
 
 
 def grid_frames(ann_files, grid: TimeGrid):
@@ -90,8 +121,32 @@ def all_frames(root, filename_tmpl):
     return frames
 
 
+def file_sha256(path: str) -> str:
+    h = hashlib.sha256()
+    with open(path, 'rb') as f:
+        for block in iter(lambda: f.read(1 << 24), b''):
+            h.update(block)
+    return h.hexdigest()
+
+
+def tensors_sha256(module: torch.nn.Module) -> str:
+    """sha256 of a module's state dict (names, dtypes, sizes and bytes)."""
+    h = hashlib.sha256()
+    for name, t in sorted(module.state_dict().items()):
+        t = t.detach().cpu().contiguous().reshape(-1)
+        h.update(f'{name} {t.dtype} {t.numel()}\n'.encode())
+        h.update(t.view(torch.uint8).numpy().tobytes())
+    return h.hexdigest()
+
+
+def weights_identity(source: str) -> str:
+    """``sha256:...`` of a local file, else the URL or name as given."""
+    return f'sha256:{file_sha256(source)}' if osp.isfile(source) else source
+
+
 def load_backbone_weights(model, args):
-    """Load the backbone's weights; return where they came from.
+    """Load the backbone's weights; return where they came from and what
+    identifies them (the fingerprint's ``weights``).
 
     Raises:
         SystemExit: ``none`` for a backbone that names no weights, without
@@ -106,7 +161,8 @@ def load_backbone_weights(model, args):
         load_every_tensor(
             backbone, lambda: load_checkpoint(
                 model, args.checkpoint, map_location='cpu'), args.checkpoint)
-        return f'checkpoint {args.checkpoint}'
+        return (f'checkpoint {args.checkpoint}',
+                f'checkpoint {weights_identity(args.checkpoint)}')
     source = getattr(backbone, 'pretrained_source', None)
     if source is None:
         if not args.allow_random_weights:
@@ -119,8 +175,118 @@ def load_backbone_weights(model, args):
                 '--allow-random-weights')
         backbone.random_init = True  # logs its warning
     backbone.init_weights()
-    return (f"the config's pretrained weights {source}" if source else
-            'random initialisation (--allow-random-weights)')
+    if source is None:
+        return 'random initialisation (--allow-random-weights)', 'random'
+    return (f"the config's pretrained weights {source}",
+            f'pretrained {weights_identity(source)}')
+
+
+# Backbone settings that change no extracted feature: where the weights come
+# from (fingerprinted by content), frozen (training only) and chunk_size
+# (memory only); a resumed run may change them
+_NOT_FEATURES = ('pretrained', 'init_cfg', 'random_init', 'frozen',
+                 'chunk_size')
+
+
+def _feature_settings(cfg):
+    """A backbone config less :data:`_NOT_FEATURES`, at every level."""
+    if isinstance(cfg, dict):
+        return {k: _feature_settings(v) for k, v in cfg.items()
+                if k not in _NOT_FEATURES}
+    if isinstance(cfg, (list, tuple)):
+        return [_feature_settings(v) for v in cfg]
+    return cfg
+
+
+def canonical(obj):
+    """``obj`` as plain JSON data (tuples as lists, other objects as str)."""
+    return json.loads(json.dumps(obj, sort_keys=True, default=str))
+
+
+def fingerprint(cfg, model, modality: str, weights: str) -> dict:
+    """What the features of an extraction depend on (module docstring)."""
+    return canonical(dict(
+        version=RECORD_VERSION, modality=modality, weights=weights,
+        backbone_tensors_sha256=tensors_sha256(model.backbones[modality]),
+        backbone=_feature_settings(cfg.model.backbones[modality]),
+        pipeline=cfg.test_dataloader.dataset.pipeline,
+        data_preprocessor=cfg.model.get('data_preprocessor')))
+
+
+def differences(old, new, where=''):
+    """``[(field, old value, new value)]`` of the leaves that differ."""
+    if isinstance(old, dict) and isinstance(new, dict):
+        return [d for k in sorted(set(old) | set(new))
+                for d in differences(old.get(k, '<absent>'),
+                                     new.get(k, '<absent>'),
+                                     f'{where}.{k}' if where else k)]
+    if (isinstance(old, list) and isinstance(new, list)
+            and len(old) == len(new)):
+        return [d for i, (u, v) in enumerate(zip(old, new))
+                for d in differences(u, v, f'{where}[{i}]')]
+    return [] if old == new else [(where, old, new)]
+
+
+def claim_lmdb(env, out: str, record: dict, overwrite: bool) -> str:
+    """Check the LMDB's record against this run's; write it when absent.
+
+    One write transaction checks, empties (``overwrite``) and writes, so
+    two runs into one LMDB cannot both pass, and an overwrite is never
+    half done. Returns what was found, for the log.
+
+    Raises:
+        SystemExit: the LMDB has entries and another fingerprint, or no
+            readable record, and not ``overwrite``.
+    """
+    with env.begin(write=True) as txn:
+        entries = txn.stat(env.open_db(txn=txn))['entries']
+        stored = txn.get(RECORD_KEY)
+        if overwrite and entries:
+            txn.drop(env.open_db(txn=txn), delete=False)
+            txn.put(RECORD_KEY, json.dumps(record, sort_keys=True).encode())
+            return f'--overwrite: emptied {out} ({entries} entries)'
+        if not entries:
+            txn.put(RECORD_KEY, json.dumps(record, sort_keys=True).encode())
+            return f'new LMDB {out}'
+        if stored is None:
+            raise SystemExit(
+                f'{out} holds {entries} entries but no extraction record '
+                f'({RECORD_KEY.decode()}): written by hand or by an older '
+                'version of this tool, so nothing says which weights and '
+                'preprocessing made them, and adding features of this run '
+                'could mix two networks. Pass --overwrite to empty it and '
+                'extract afresh, or choose another --out')
+        try:
+            old = json.loads(bytes(stored))
+            old_fp, old_from = old['fingerprint'], old['made_by']
+            if not (isinstance(old_fp, dict) and isinstance(old_from, dict)):
+                raise TypeError('fingerprint and made_by must be objects')
+        except (ValueError, KeyError, TypeError) as e:
+            raise SystemExit(
+                f'{out}: its extraction record {RECORD_KEY.decode()} is '
+                f'unreadable ({e!r}); pass --overwrite to empty it and '
+                'extract afresh, or choose another --out') from None
+        diff = differences(old_fp, record['fingerprint'])
+        diff.sort(key=lambda d: d[0] != 'weights')  # weights first
+        if not diff:
+            return f'{out} was extracted with the same fingerprint: resuming'
+        lines = '\n'.join(f'  {field}: old {u!r} vs new {v!r}'
+                          for field, u, v in diff)
+        random = ('\nRandom weights are drawn anew on every run: an '
+                  'extraction with --allow-random-weights cannot be '
+                  'resumed.' if 'random' in (old_fp.get('weights'),
+                                             record['fingerprint']['weights'])
+                  else '')
+        runs = '\n'.join(
+            f'  {which} run: weights from {made.get("weights")}, config '
+            f'{made.get("config")}'
+            for which, made in (('old', old_from), ('new', record['made_by'])))
+        raise SystemExit(
+            f'{out} was extracted by another network or preprocessing; '
+            'adding this run\'s features would mix two networks in one '
+            f'LMDB. Its record differs in:\n{lines}\n{runs}{random}\n'
+            'Pass --overwrite to empty it and extract afresh with this '
+            'run\'s weights, or choose another --out')
 
 
 def build(args):
@@ -137,9 +303,12 @@ def build(args):
     if args.modality not in model.backbones:
         raise KeyError(f'{args.config} has no backbone for modality '
                        f'{args.modality!r} (has {sorted(model.backbones)})')
-    print(f'{args.modality} backbone weights: '
-          f'{load_backbone_weights(model, args)}')
+    source, weights = load_backbone_weights(model, args)
+    print(f'{args.modality} backbone weights: {source}')
     model.eval()
+    record = dict(
+        fingerprint=fingerprint(cfg, model, args.modality, weights),
+        made_by=dict(weights=source, config=osp.abspath(args.config)))
     pipeline = cfg.test_dataloader.dataset.pipeline
     template = next((t.get('filename_tmpl', 'frame_{:010d}.jpg')
                      for t in pipeline
@@ -149,7 +318,7 @@ def build(args):
                          'frames (LoadAnticipationFrames)')
     # the grid of the config's dataset (as AnticipationFeatureDataset takes it)
     grid = TimeGrid(**(cfg.test_dataloader.dataset.get('time_grid') or {}))
-    return model, Compose(pipeline), template, grid
+    return model, Compose(pipeline), template, grid, record
 
 
 @torch.no_grad()
@@ -168,33 +337,44 @@ def extract(model, pipeline, modality, frames_root, batch):
     return feats[:, 0].float().cpu().numpy()
 
 
-def main():
-    args = parse_args()
+def write_features(env, args, model, pipeline, wanted):
+    """Extract the frames of ``wanted`` not yet in the LMDB; returns the
+    vector size (None when there was nothing to do)."""
     from mmengine.utils import ProgressBar
-    model, pipeline, template, grid = build(args)
-    if not osp.isdir(args.frames):
-        raise FileNotFoundError(f'frames folder not found: {args.frames}')
-    wanted = (all_frames(args.frames, template) if args.all_frames else
-              grid_frames(args.ann_files, grid))
-    env = lmdb.open(args.out, map_size=int(args.map_size_gb * 2**30))
     key = '{}_frame_{:010d}.jpg'.format
     with env.begin() as txn:
         todo = sorted(f for f in wanted if txn.get(key(*f).encode()) is None)
     print(f'{len(wanted)} frames wanted, {len(wanted) - len(todo)} already '
           f'in {args.out}, extracting {len(todo)}')
     progress = ProgressBar(len(todo))
+    dim = None
     for start in range(0, len(todo), args.batch_size):
         batch = todo[start:start + args.batch_size]
         feats = extract(model, pipeline, args.modality, args.frames, batch)
+        dim = feats.shape[1]
         with env.begin(write=True) as txn:  # one commit per batch: resumable
             for (video, frame), feat in zip(batch, feats):
                 txn.put(key(video, frame).encode(),
                         np.ascontiguousarray(feat, np.float32).tobytes())
         for _ in batch:
             progress.update()
-    env.close()
-    print(f'\n{args.out}: {len(wanted)} frames, '
-          f'{feats.shape[1] if todo else "?"}-d float32')
+    return dim
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    model, pipeline, template, grid, record = build(args)
+    if not osp.isdir(args.frames):
+        raise FileNotFoundError(f'frames folder not found: {args.frames}')
+    wanted = (all_frames(args.frames, template) if args.all_frames else
+              grid_frames(args.ann_files, grid))
+    env = lmdb.open(args.out, map_size=int(args.map_size_gb * 2**30))
+    try:
+        print(claim_lmdb(env, args.out, record, args.overwrite))
+        dim = write_features(env, args, model, pipeline, wanted)
+    finally:
+        env.close()
+    print(f'\n{args.out}: {len(wanted)} frames, {dim or "?"}-d float32')
 
 
 if __name__ == '__main__':

@@ -103,6 +103,7 @@ def test_train_test_and_extract(frames_root, tmp_path):
     assert f'imgs backbone weights: checkpoint {ckpt}' in first
     done = int(first.split(' frames wanted')[0].split()[-1])
     assert f'{done} already in' in second
+    assert 'with the same fingerprint: resuming' in second
     # the feature dataset reads them back: equal to the backbone's output
     from mmengine.config import Config
     from mmengine.runner import load_checkpoint
@@ -122,6 +123,20 @@ def test_train_test_and_extract(frames_root, tmp_path):
     frames = DATASETS.build(dict(config.val_dataloader.dataset,
                                  data_root=data))
     assert len(features) == len(frames) > 0
+    # the record beside the frame keys confuses neither the dataset nor
+    # the feature cache: same samples through the cache
+    cached = DATASETS.build(dict(
+        type='EpicKitchens55FeatureDataset', ann_file='validation.csv',
+        data_root=data, data_prefix=dict(features=str(tmp_path)),
+        num_classes=65, num_verbs=12, num_nouns=20, pipeline=[
+            dict(type='LoadLMDBFeatures', modalities=('imgs', ),
+                 feature_dims=dict(imgs=64), cache=True,
+                 cache_dir=str(tmp_path / 'cache'))]))
+    assert len(cached) == len(features)
+    assert [e.split('-')[0] for e in os.listdir(tmp_path / 'cache')
+            if not e.endswith('.lock')] == ['imgs']
+    for i in range(len(features)):
+        assert features[i]['imgs'].tobytes() == cached[i]['imgs'].tobytes()
     for i in range(len(frames)):
         packed = frames[i]
         batch = model.data_preprocessor(dict(
@@ -222,7 +237,9 @@ def test_extract_none_uses_the_configs_pretrained_weights(r50_work):
     pipeline = Compose(cfg.test_dataloader.dataset.pipeline)
     env_ = lmdb.open(str(r50_work / 'out2'), readonly=True, lock=False)
     with env_.begin() as txn:
-        assert txn.stat()['entries'] == len(FRAMES)
+        # the frames and the extraction record
+        assert txn.stat()['entries'] == len(FRAMES) + 1
+        assert txn.get(b'__lsant_mmaction_extraction__') is not None
         for video, frame in FRAMES:
             packed = pipeline(dict(
                 frames_root=str(r50_work / 'frames'), video_id=video,
