@@ -41,8 +41,13 @@ class AnticipationPredictionDump(BaseMetric):
     Args:
         out_file (str): ``.pkl`` file to write.
         collect_device (str): Defaults to ``'cpu'``.
-        prefix (str, optional): Defaults to None.
+        prefix (str, optional): Prefix of the metric names; the dump
+            reports none, so it only names the metric. Defaults to None
+            (``'dump'``).
     """
+
+    # mmengine warns on every run when a metric has no prefix
+    default_prefix: Optional[str] = 'dump'
 
     def __init__(self,
                  out_file: str,
