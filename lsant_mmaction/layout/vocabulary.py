@@ -73,6 +73,20 @@ def _ordered_ids(ids: np.ndarray, path: str) -> np.ndarray:
     return np.argsort(ids)
 
 
+def _check_unique_pairs(ids: List[int], verbs: List[int], nouns: List[int],
+                        lines: List[int], path: str) -> None:
+    """Each (verb, noun) pair names one action: two ids for one pair would
+    split its segments between two classes (and its prior mass)."""
+    first: Dict[tuple, tuple] = {}
+    for action, verb, noun, line in zip(ids, verbs, nouns, lines):
+        seen = first.setdefault((verb, noun), (action, line))
+        if seen[0] != action:
+            raise ValueError(
+                f'{path}: actions {seen[0]} (line {seen[1]}) and {action} '
+                f'(line {line}) are the same (verb, noun) pair ({verb}, '
+                f'{noun}); each pair must be one action')
+
+
 def read_class_names(path: str,
                      kind: str,
                      id_column: Optional[str] = None,
@@ -123,6 +137,11 @@ def read_epic55_vocabulary(actions_csv: str,
 
     Returns:
         ActionVocabulary: rows in action-id order.
+
+    Raises:
+        ValueError: naming the file (and line) on a wrong header, a
+            malformed row, ids that are not ``0..A-1``, two actions with
+            the same (verb, noun) pair, or class files that miss an id.
     """
     rows = read_rows(actions_csv)
     header = rows[0] if rows else []
@@ -140,6 +159,8 @@ def read_epic55_vocabulary(actions_csv: str,
         verbs.append(parse_int(row[2], actions_csv, line, 'verb'))
         nouns.append(parse_int(row[3], actions_csv, line, 'noun'))
     order = _ordered_ids(np.asarray(ids, np.int64), actions_csv)
+    _check_unique_pairs(ids, verbs, nouns, list(range(2, len(ids) + 2)),
+                        actions_csv)
     verbs = np.asarray(verbs, np.int64)[order]
     nouns = np.asarray(nouns, np.int64)[order]
     if (verb_classes_csv is None) != (noun_classes_csv is None):
@@ -181,8 +202,9 @@ def read_epic100_vocabulary(actions_csv: str,
 
     Raises:
         ValueError: naming the file (and line) on a wrong header, a
-            malformed row, ids that are not ``0..A-1``, or class files that
-            do not match ``actions.csv``.
+            malformed row, ids that are not ``0..A-1``, two actions with
+            the same (verb, noun) pair, or class files that do not match
+            ``actions.csv``.
     """
     rows = read_rows(actions_csv)
     header = rows[0] if rows else []
@@ -201,6 +223,7 @@ def read_epic100_vocabulary(actions_csv: str,
         names.append(row[3])
         lines.append(line)
     order = _ordered_ids(np.asarray(ids, np.int64), actions_csv)
+    _check_unique_pairs(ids, verbs, nouns, lines, actions_csv)
     verbs = np.asarray(verbs, np.int64)[order]
     nouns = np.asarray(nouns, np.int64)[order]
     names = [names[i] for i in order]
@@ -245,8 +268,9 @@ def read_egtea_vocabulary(actions_csv: str) -> ActionVocabulary:
         ActionVocabulary: rows in action-id order, with class names.
 
     Raises:
-        ValueError: on malformed rows, or a verb (noun) id given two
-            different names.
+        ValueError: on malformed rows, a verb (noun) id given two
+            different names, or two actions with the same (verb, noun)
+            pair.
     """
     rows = read_rows(actions_csv)
     ids, verbs, nouns, action_names = [], [], [], []
@@ -272,6 +296,8 @@ def read_egtea_vocabulary(actions_csv: str) -> ActionVocabulary:
         nouns.append(noun)
         action_names.append(row[2])
     order = _ordered_ids(np.asarray(ids, np.int64), actions_csv)
+    _check_unique_pairs(ids, verbs, nouns, list(range(1, len(ids) + 1)),
+                        actions_csv)
     return ActionVocabulary(
         np.asarray(verbs, np.int64)[order],
         np.asarray(nouns, np.int64)[order], verb_names, noun_names,
