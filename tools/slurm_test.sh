@@ -5,17 +5,35 @@
 # spaces into extra srun options; everything after CHECKPOINT goes to
 # tools/test.py as given (quoted arguments stay whole).
 set -euo pipefail
-if [ $# -lt 4 ]; then
-    sed -n '2,6p' "$0" >&2
+USAGE="[GPUS=8] [GPUS_PER_NODE=8] [CPUS_PER_TASK=5] [SRUN_ARGS=\"...\"] \
+$0 PARTITION JOB_NAME CONFIG CHECKPOINT [test.py options]"
+# Arguments are checked before srun starts: a bad one exits 2 with the
+# usage line and the value at fault.
+usage() {
+    echo "$(basename "$0"): $1" >&2
+    echo "usage: $USAGE" >&2
     exit 2
+}
+positive() {  # NAME VALUE: VALUE is a positive integer
+    [[ $2 =~ ^[1-9][0-9]*$ ]] ||
+        usage "$1 must be a positive integer, got '$2'"
+}
+if [ $# -lt 4 ]; then
+    usage "expected PARTITION, JOB_NAME, CONFIG and CHECKPOINT, got $# argument(s)"
 fi
 PARTITION=$1
 JOB_NAME=$2
 CONFIG=$3
 CHECKPOINT=$4
+for name in PARTITION JOB_NAME CONFIG CHECKPOINT; do
+    [ -n "${!name}" ] || usage "$name is empty"
+done
 GPUS=${GPUS:-8}
+positive GPUS "$GPUS"
 GPUS_PER_NODE=${GPUS_PER_NODE:-$(( GPUS < 8 ? GPUS : 8 ))}
+positive GPUS_PER_NODE "$GPUS_PER_NODE"
 CPUS_PER_TASK=${CPUS_PER_TASK:-5}
+positive CPUS_PER_TASK "$CPUS_PER_TASK"
 read -r -a EXTRA_SRUN <<< "${SRUN_ARGS:-}"
 TOOLS="$(cd "$(dirname "$0")" && pwd)"
 

@@ -128,13 +128,102 @@ def test_slurm_train_two_tasks(demo_root, tmp_path):
         assert expected in srun_args
 
 
-def test_slurm_scripts_print_usage_without_arguments():
-    for script in ('slurm_train.sh', 'slurm_test.sh'):
-        proc = subprocess.run(['bash', osp.join(ROOT, 'tools', script)],
-                              capture_output=True, text=True)
-        assert proc.returncode == 2
-        assert 'Usage: ' in proc.stderr and 'PARTITION JOB_NAME' in (
-            proc.stderr)
+# (script, arguments, environment, what the message must say): each is
+# refused with exit code 2 and the usage line before anything starts
+BAD_LAUNCHES = [
+    ('dist_train.sh', [], {}, 'expected CONFIG and GPUS'),
+    ('dist_train.sh', ['cfg.py'], {}, 'expected CONFIG and GPUS'),
+    ('dist_train.sh', ['cfg.py', '0'], {},
+     "GPUS must be a positive integer, got '0'"),
+    ('dist_train.sh', ['cfg.py', 'two'], {},
+     "GPUS must be a positive integer, got 'two'"),
+    ('dist_train.sh', ['cfg.py', '--work-dir', 'w'], {},
+     "GPUS must be a positive integer, got '--work-dir'"),
+    ('dist_train.sh', ['', '1'], {}, 'CONFIG is empty'),
+    ('dist_train.sh', ['cfg.py', '1'], dict(NNODES='0'),
+     "NNODES must be a positive integer, got '0'"),
+    ('dist_train.sh', ['cfg.py', '1'], dict(NNODES='2', NODE_RANK='2'),
+     "NODE_RANK must be an integer 0 .. NNODES-1 = 1, got '2'"),
+    ('dist_train.sh', ['cfg.py', '1'], dict(NODE_RANK='-1'),
+     "NODE_RANK must be an integer 0 .. NNODES-1 = 0, got '-1'"),
+    ('dist_train.sh', ['cfg.py', '1'], dict(PORT='70000'),
+     "PORT must be an integer 1 .. 65535, got '70000'"),
+    ('dist_train.sh', ['cfg.py', '1'], dict(PORT='29500x'),
+     "PORT must be an integer 1 .. 65535, got '29500x'"),
+    ('dist_test.sh', ['cfg.py', 'model.pth'], {},
+     'expected CONFIG, CHECKPOINT and GPUS'),
+    ('dist_test.sh', ['cfg.py', 'model.pth', '0'], {},
+     "GPUS must be a positive integer, got '0'"),
+    ('dist_test.sh', ['cfg.py', '', '1'], {}, 'CHECKPOINT is empty'),
+    ('dist_test.sh', ['cfg.py', 'model.pth', '1'], dict(NNODES='many'),
+     "NNODES must be a positive integer, got 'many'"),
+    ('dist_test.sh', ['cfg.py', 'model.pth', '1'], dict(PORT='0'),
+     "PORT must be an integer 1 .. 65535, got '0'"),
+    ('slurm_train.sh', [], {},
+     'expected PARTITION, JOB_NAME, CONFIG and WORK_DIR, got 0'),
+    ('slurm_train.sh', ['part', 'job', 'cfg.py'], {},
+     'expected PARTITION, JOB_NAME, CONFIG and WORK_DIR, got 3'),
+    ('slurm_train.sh', ['part', 'job', 'cfg.py', 'w'], dict(GPUS='abc'),
+     "GPUS must be a positive integer, got 'abc'"),
+    ('slurm_train.sh', ['part', 'job', 'cfg.py', 'w'], dict(GPUS='0'),
+     "GPUS must be a positive integer, got '0'"),
+    ('slurm_train.sh', ['part', 'job', 'cfg.py', 'w'],
+     dict(GPUS_PER_NODE='-8'),
+     "GPUS_PER_NODE must be a positive integer, got '-8'"),
+    ('slurm_train.sh', ['part', 'job', 'cfg.py', 'w'],
+     dict(CPUS_PER_TASK='2.5'),
+     "CPUS_PER_TASK must be a positive integer, got '2.5'"),
+    ('slurm_train.sh', ['part', '', 'cfg.py', 'w'], {}, 'JOB_NAME is empty'),
+    ('slurm_test.sh', ['part', 'job', 'cfg.py'], {},
+     'expected PARTITION, JOB_NAME, CONFIG and CHECKPOINT, got 3'),
+    ('slurm_test.sh', ['part', 'job', 'cfg.py', 'model.pth'],
+     dict(GPUS='8x'), "GPUS must be a positive integer, got '8x'"),
+    ('slurm_test.sh', ['part', 'job', 'cfg.py', 'model.pth'],
+     dict(GPUS_PER_NODE='0'),
+     "GPUS_PER_NODE must be a positive integer, got '0'"),
+    ('slurm_test.sh', ['part', 'job', 'cfg.py', 'model.pth'],
+     dict(CPUS_PER_TASK='all'),
+     "CPUS_PER_TASK must be a positive integer, got 'all'"),
+    ('slurm_test.sh', ['part', 'job', 'cfg.py', ''], {},
+     'CHECKPOINT is empty'),
+]
+USAGES = {
+    'dist_train.sh': 'CONFIG GPUS [train.py options]',
+    'dist_test.sh': 'CONFIG CHECKPOINT GPUS [test.py options]',
+    'slurm_train.sh': 'PARTITION JOB_NAME CONFIG WORK_DIR [train.py options]',
+    'slurm_test.sh':
+    'PARTITION JOB_NAME CONFIG CHECKPOINT [test.py options]',
+}
+
+
+@pytest.mark.parametrize('script,args,variables,message', BAD_LAUNCHES)
+def test_launchers_refuse_bad_arguments(tmp_path, script, args, variables,
+                                        message):
+    """Refused with exit code 2, a message naming the value and the usage
+    line, and nothing started: the stand-ins for python (torchrun) and srun
+    leave a mark when called."""
+    bin_dir = tmp_path / 'bin'
+    bin_dir.mkdir()
+    mark = tmp_path / 'started'
+    for name in ('python', 'srun'):
+        stand_in = bin_dir / name
+        stand_in.write_text(f'#!/usr/bin/env bash\ntouch {mark}\n')
+        stand_in.chmod(stand_in.stat().st_mode | stat.S_IEXEC)
+    e = env(**variables)
+    for name in ('GPUS', 'GPUS_PER_NODE', 'CPUS_PER_TASK', 'NNODES',
+                 'NODE_RANK', 'PORT', 'PYTHON'):
+        if name not in variables:
+            e.pop(name, None)
+    e['PATH'] = str(bin_dir) + os.pathsep + e['PATH']
+    path = osp.join(ROOT, 'tools', script)
+    proc = subprocess.run(['bash', path] + args, cwd=tmp_path, env=e,
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    problem, usage = proc.stderr.splitlines()
+    assert problem.startswith(f'{script}: ') and message in problem
+    assert usage.startswith('usage: ')
+    assert usage.endswith(f'{path} {USAGES[script]}')
+    assert not mark.exists() and not proc.stdout
 
 
 def test_cfg_options_keep_spaces_and_quoted_strings():
