@@ -5,6 +5,11 @@ ground truth and the prior's top entries (the paper's qualitative figure).
     python tools/visualize_predictions.py CFG preds.pkl --checkpoint CKPT \
         --segments 1280 1290 --out work_dirs/vis
 
+Segment ids are given as the dataset has them: ``P01_01_12`` (EK100 and
+other string ids), ``1280`` (EK55, EGTEA; leading zeros as in the CSV are
+fine). An id that is not in the dump is an error naming it, before any
+figure is drawn.
+
 One PNG per segment: the 10 best-scored actions at the chosen anticipation
 time (ground truth in green), and the 10 largest entries of the prior row
 of the ground-truth action, i.e. the futures the smoothed target rewarded.
@@ -15,6 +20,8 @@ config's test dataset (its vocabulary and time grid).
 import argparse
 import os
 import os.path as osp
+import re
+from typing import Dict, List, Sequence, Tuple, Union
 
 import numpy as np
 import torch
@@ -36,8 +43,9 @@ def parse_args():
         description='Top-10 predictions and prior of chosen segments')
     parser.add_argument('config', help='the config the dump was tested with')
     parser.add_argument('dump', help='pickle written by tools/test.py --dump')
-    parser.add_argument('--segments', nargs='+', type=int, required=True,
-                        help='segment ids to show')
+    parser.add_argument('--segments', nargs='+', required=True,
+                        help='ids of the segments to show, as the dataset '
+                        'has them (P01_01_12, 1280)')
     parser.add_argument('--checkpoint', help='checkpoint holding the prior')
     parser.add_argument('--prior', help='prior .npy (instead of the '
                         'checkpoint)')
@@ -49,6 +57,45 @@ def parse_args():
         help='override settings of the config, key=value (as given to '
         'tools/test.py)')
     return parser.parse_args()
+
+
+def select_segments(results: Sequence[dict], wanted: Sequence[str],
+                    dump: str) -> List[Tuple[Union[int, str], dict]]:
+    """The dump's entries of the ``--segments`` ids, in their order.
+
+    A dump holds string ids as they are (EK100 ``P01_01_12``) and integer
+    ids as ints (EK55, EGTEA): a wanted id matches a string id exactly and
+    an integer id by value (``0042`` is 42).
+
+    Raises:
+        SystemExit: naming every wanted id that is not in the dump, or an
+            id the dump holds twice.
+    """
+    by_id: Dict[Union[int, str], dict] = {}
+    for result in results:
+        seg = result['segment_id']
+        seg = seg if isinstance(seg, str) else int(seg)
+        if seg in by_id:
+            raise SystemExit(f'visualize_predictions.py: error: {dump} holds '
+                             f'segment {seg!r} twice')
+        by_id[seg] = result
+    chosen, missing = [], []
+    for text in wanted:
+        seg = int(text) if re.fullmatch(r'[0-9]+', text) and text not in \
+            by_id else text
+        if seg in by_id:
+            chosen.append((seg, by_id[seg]))
+        else:
+            missing.append(text)
+    if missing:
+        ids = list(by_id)
+        examples = ', '.join(repr(i) for i in ids[:3]) + (
+            ', ...' if len(ids) > 3 else '')
+        raise SystemExit(
+            f'visualize_predictions.py: error: segment(s) '
+            f'{", ".join(repr(m) for m in missing)} not in {dump} (it holds '
+            f'{len(ids)} segments: {examples})')
+    return chosen
 
 
 def test_dataset_meta(cfg) -> dict:
@@ -101,17 +148,14 @@ def main():
     cfg = Config.fromfile(args.config)
     if args.cfg_options is not None:
         cfg.merge_from_dict(args.cfg_options)
+    chosen = select_segments(load_predictions(args.dump), args.segments,
+                             args.dump)
     meta = test_dataset_meta(cfg)
     names = meta['vocabulary']['action_names']
-    results = {int(r['segment_id']): r for r in load_predictions(args.dump)}
     step = TimeGrid.from_dict(meta['grid']).step_of(args.time)
     prior = load_prior(args, cfg, len(names))
     os.makedirs(args.out, exist_ok=True)
-    for seg in args.segments:
-        if seg not in results:
-            raise KeyError(f'segment {seg} is not in {args.dump} (ids '
-                           f'{min(results)} .. {max(results)})')
-        result = results[seg]
+    for seg, result in chosen:
         scores = np.asarray(result['pred_score'])[step]
         if len(scores) != len(names):
             raise ValueError(
