@@ -134,7 +134,20 @@ class PriorSmoothedCrossEntropyLoss(BaseWeightedLoss):
     def _forward(self, cls_score: torch.Tensor,
                  label: torch.Tensor) -> torch.Tensor:
         """Loss of logits ``(N, C)`` or ``(B, S, C)`` with hard labels
-        ``(N,)`` or ``(B,)`` (one label for all steps of a sample)."""
+        ``(N,)`` or ``(B,)`` (one label for all steps of a sample).
+
+        Computed in float32 (at least): under autocast (``--amp``) the
+        logits come as bfloat16 or float16; they are cast up and the
+        log-softmax and the soft target run with autocast off, so the loss
+        of given logit values is the float32 one, bit for bit, with the
+        float32 prior as it is."""
+        if cls_score.dtype in (torch.float16, torch.bfloat16):
+            cls_score = cls_score.float()
+        with torch.autocast(cls_score.device.type, enabled=False):
+            return self._float32_loss(cls_score, label)
+
+    def _float32_loss(self, cls_score: torch.Tensor,
+                      label: torch.Tensor) -> torch.Tensor:
         if cls_score.dim() == 3:
             steps = cls_score.shape[1]
             cls_score = cls_score.flatten(0, 1)  # (B*S, C)
