@@ -4,10 +4,13 @@ import os
 import os.path as osp
 
 import lsant_mmaction  # noqa: F401  (environment fixes + registration)
+from lsant_mmaction.engine.amp import (use_amp_for_testing,
+                                       warn_if_bf16_is_slow)
 from lsant_mmaction.engine.checkpoint import check_checkpoint_fits
 from lsant_mmaction.engine.cli import (CfgOptionsAction, quiet_known_noise,
                                        setup_distributed)
 from mmengine.config import Config
+from mmengine.device import get_device
 from mmengine.runner import Runner
 
 
@@ -25,6 +28,11 @@ def parse_args():
         'pred_score (float32 numpy (8, num_actions); 2.0 s ... 0.25 s), '
         'gt_label and the verb/noun labels; plain data, read it with '
         'lsant_mmaction.evaluation.load_predictions')
+    parser.add_argument(
+        '--amp',
+        action='store_true',
+        help='inference under autocast: float16 on CUDA, bfloat16 on a CPU '
+        '(the scores handed to the metrics are float32). Default: float32')
     parser.add_argument(
         '--cfg-options',
         nargs='+',
@@ -45,6 +53,8 @@ def parse_args():
 
 def merge_args(cfg, args):
     """Fold the command-line options into the config."""
+    if args.amp:
+        use_amp_for_testing(cfg)
     if args.cfg_options is not None:
         cfg.merge_from_dict(args.cfg_options)
     cfg.launcher = args.launcher
@@ -72,6 +82,8 @@ def main():
     cfg = merge_args(Config.fromfile(args.config), args)
     runner = Runner.from_cfg(cfg)
     quiet_known_noise(runner.logger)
+    if args.amp and get_device() == 'cpu':
+        warn_if_bf16_is_slow()
     # mmengine loads non-strictly (a warning at most): the numbers of a
     # checkpoint that does not fit would be those of random weights
     check_checkpoint_fits(runner.model, args.checkpoint)

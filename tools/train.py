@@ -7,6 +7,7 @@ import re
 from typing import Optional, Tuple
 
 import lsant_mmaction  # noqa: F401  (environment fixes + registration)
+from lsant_mmaction.engine.amp import use_amp_for_training
 from lsant_mmaction.engine.checkpoint import read_checkpoint
 from lsant_mmaction.engine.cli import (CfgOptionsAction, quiet_known_noise,
                                        setup_distributed)
@@ -28,7 +29,12 @@ def parse_args():
         'the work_dir when no path is given (an unreadable latest '
         'checkpoint is reported and the newest readable earlier one used)')
     parser.add_argument(
-        '--amp', action='store_true', help='mixed precision training')
+        '--amp',
+        action='store_true',
+        help='mixed precision: float16 autocast with a loss scaler on CUDA '
+        '(mmengine\'s AmpOptimWrapper), bfloat16 autocast on a CPU '
+        '(CPUAmpOptimWrapper); validation under autocast too; weights and '
+        'checkpoints stay float32. Default: float32')
     parser.add_argument(
         '--no-validate',
         action='store_true',
@@ -74,8 +80,7 @@ def merge_args(cfg, args):
         cfg.work_dir = osp.join('./work_dirs',
                                 osp.splitext(osp.basename(args.config))[0])
     if args.amp:
-        cfg.optim_wrapper.type = 'AmpOptimWrapper'
-        cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
+        use_amp_for_training(cfg)
     if args.seed is not None or args.deterministic:
         cfg.randomness = dict(
             seed=args.seed,
