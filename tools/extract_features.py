@@ -29,9 +29,12 @@ name, so they never see it). The record's fingerprint holds the weights
 (sha256 of the checkpoint file or of a local pre-trained file, else the
 pre-trained URL or name, or ``random``), the sha256 of the backbone's
 tensors as loaded, the backbone config (less what changes no feature:
-where it names its weights, ``frozen``, ``chunk_size``) and the
+where it names its weights, ``frozen``, ``chunk_size``), the
 preprocessing (the test pipeline and the data preprocessor: resize, crop,
-mean, std), as canonical JSON; beside it, for messages only, where the
+mean, std) and the precision (``float32``, or with ``--amp``, which runs
+the backbone under autocast, ``bfloat16`` on a CPU and ``float16`` on
+CUDA: the stored features are float32 either way, but not the same
+numbers), as canonical JSON; beside it, for messages only, where the
 weights came from. Running into an LMDB with another fingerprint
 (resuming with other weights, or re-running a finished LMDB with them) is
 an error naming the LMDB and the old and new value of every field that
@@ -55,6 +58,7 @@ import torch
 
 import lsant_mmaction  # noqa: F401  (environment fixes + registration)
 from lsant_mmaction.layout import TimeGrid, read_segments
+from lsant_mmaction.engine.amp import autocast_dtype, warn_if_bf16_is_slow
 from lsant_mmaction.engine.cli import CfgOptionsAction
 
 
@@ -90,6 +94,10 @@ def parse_args(argv=None):
                         help='empty the output LMDB first: needed when it was '
                         'extracted with other weights or settings, or has '
                         'entries but no extraction record')
+    parser.add_argument('--amp', action='store_true',
+                        help='run the backbone under autocast (bfloat16 on a '
+                        'CPU); features are stored as float32, and the LMDB '
+                        'records the precision. Default: float32')
     parser.add_argument('--cfg-options', nargs='+', action=CfgOptionsAction,
                         help='override config settings (key=value)')
     return parser.parse_args(argv)
@@ -203,10 +211,12 @@ def canonical(obj):
     return json.loads(json.dumps(obj, sort_keys=True, default=str))
 
 
-def fingerprint(cfg, model, modality: str, weights: str) -> dict:
+def fingerprint(cfg, model, modality: str, weights: str,
+                precision: str = 'float32') -> dict:
     """What the features of an extraction depend on (module docstring)."""
     return canonical(dict(
         version=RECORD_VERSION, modality=modality, weights=weights,
+        precision=precision,
         backbone_tensors_sha256=tensors_sha256(model.backbones[modality]),
         backbone=_feature_settings(cfg.model.backbones[modality]),
         pipeline=cfg.test_dataloader.dataset.pipeline,
@@ -266,6 +276,8 @@ def claim_lmdb(env, out: str, record: dict, overwrite: bool) -> str:
                 f'{out}: its extraction record {RECORD_KEY.decode()} is '
                 f'unreadable ({e!r}); pass --overwrite to empty it and '
                 'extract afresh, or choose another --out') from None
+        # records from before --amp existed hold no precision: float32
+        old_fp = dict(dict(precision='float32'), **old_fp)
         diff = differences(old_fp, record['fingerprint'])
         diff.sort(key=lambda d: d[0] != 'weights')  # weights first
         if not diff:
@@ -307,7 +319,8 @@ def build(args):
     print(f'{args.modality} backbone weights: {source}')
     model.eval()
     record = dict(
-        fingerprint=fingerprint(cfg, model, args.modality, weights),
+        fingerprint=fingerprint(cfg, model, args.modality, weights,
+                                precision(model, args)),
         made_by=dict(weights=source, config=osp.abspath(args.config)))
     pipeline = cfg.test_dataloader.dataset.pipeline
     template = next((t.get('filename_tmpl', 'frame_{:010d}.jpg')
@@ -321,9 +334,25 @@ def build(args):
     return model, Compose(pipeline), template, grid, record
 
 
+def amp_dtype(model, args):
+    """The autocast dtype of ``--amp`` on the model's device (None
+    without ``--amp``)."""
+    if not args.amp:
+        return None
+    return autocast_dtype(next(model.parameters()).device.type)
+
+
+def precision(model, args) -> str:
+    """The fingerprint's ``precision``: ``float32`` or the autocast
+    dtype."""
+    dtype = amp_dtype(model, args)
+    return 'float32' if dtype is None else str(dtype).replace('torch.', '')
+
+
 @torch.no_grad()
-def extract(model, pipeline, modality, frames_root, batch):
-    """Features ``(N, D)`` of a batch of ``(video, frame)``."""
+def extract(model, pipeline, modality, frames_root, batch, dtype=None):
+    """Features ``(N, D)`` of a batch of ``(video, frame)``, float32
+    (the backbone under autocast to ``dtype`` when given)."""
     samples = [
         pipeline(
             dict(frames_root=frames_root, video_id=video,
@@ -333,7 +362,10 @@ def extract(model, pipeline, modality, frames_root, batch):
     data = model.data_preprocessor(
         dict(inputs={modality: [s['inputs'][modality] for s in samples]},
              data_samples=[s['data_samples'] for s in samples]))
-    feats = model.backbones[modality](data['inputs'][modality])  # (N, 1, D)
+    inputs = data['inputs'][modality]
+    with torch.autocast(inputs.device.type, dtype=dtype,
+                        enabled=dtype is not None):
+        feats = model.backbones[modality](inputs)  # (N, 1, D)
     return feats[:, 0].float().cpu().numpy()
 
 
@@ -346,11 +378,18 @@ def write_features(env, args, model, pipeline, wanted):
         todo = sorted(f for f in wanted if txn.get(key(*f).encode()) is None)
     print(f'{len(wanted)} frames wanted, {len(wanted) - len(todo)} already '
           f'in {args.out}, extracting {len(todo)}')
+    dtype = amp_dtype(model, args)
+    if dtype is not None:
+        print(f'--amp: the backbone runs under {precision(model, args)} '
+              'autocast')
+        if next(model.parameters()).device.type == 'cpu':
+            warn_if_bf16_is_slow()
     progress = ProgressBar(len(todo))
     dim = None
     for start in range(0, len(todo), args.batch_size):
         batch = todo[start:start + args.batch_size]
-        feats = extract(model, pipeline, args.modality, args.frames, batch)
+        feats = extract(model, pipeline, args.modality, args.frames, batch,
+                        dtype)
         dim = feats.shape[1]
         with env.begin(write=True) as txn:  # one commit per batch: resumable
             for (video, frame), feat in zip(batch, feats):

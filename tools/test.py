@@ -31,8 +31,8 @@ def parse_args():
     parser.add_argument(
         '--amp',
         action='store_true',
-        help='inference under autocast: float16 on CUDA, bfloat16 on a CPU '
-        '(the scores handed to the metrics are float32). Default: float32')
+        help='inference under autocast: float16 on CUDA, bfloat16 on a CPU. '
+        'Default: float32')
     parser.add_argument(
         '--cfg-options',
         nargs='+',
