@@ -33,8 +33,8 @@ def parse_args():
         action='store_true',
         help='mixed precision: float16 autocast with a loss scaler on CUDA '
         '(mmengine\'s AmpOptimWrapper), bfloat16 autocast on a CPU '
-        '(CPUAmpOptimWrapper); validation under autocast too; weights and '
-        'checkpoints stay float32. Default: float32')
+        '(CPUAmpOptimWrapper); weights, checkpoints and validation stay '
+        'float32. Default: float32')
     parser.add_argument(
         '--no-validate',
         action='store_true',

@@ -1,13 +1,21 @@
 """Mixed precision (``--amp``) on every device: what the tools share.
 
 On CUDA (and the other accelerators mmengine's ``AmpOptimWrapper`` knows:
-npu, mlu, musa) ``--amp`` trains with that wrapper (float16 autocast and a
-dynamic loss scaler, or ``optim_wrapper.dtype='bfloat16'``). On a CPU it
-trains with :class:`CPUAmpOptimWrapper` (bfloat16 autocast, no scaler). In
-both cases validation and testing run under mmengine's ``autocast``
-(``val_cfg.fp16`` / ``test_cfg.fp16``: float16 on CUDA, bfloat16 on CPU).
-The weights, the loss's prior and every checkpoint stay float32, and the
-loss is computed in float32 (:class:`PriorSmoothedCrossEntropyLoss`).
+npu, mlu, musa) ``tools/train.py --amp`` trains with that wrapper (float16
+autocast and a dynamic loss scaler, or ``optim_wrapper.dtype='bfloat16'``).
+On a CPU it trains with :class:`CPUAmpOptimWrapper` (bfloat16 autocast, no
+scaler). The weights, the loss's prior and every checkpoint stay float32,
+and the loss is computed in float32 (:class:`PriorSmoothedCrossEntropyLoss`).
+
+Validation during training stays float32, so the best checkpoint is chosen
+on exact scores: half-precision logits tie (bfloat16 keeps 8 bits of
+mantissa: from a random 1024 -> 2,513 classifier with logits over +-15, the
+5th and 6th largest logits are equal in about one row in seven, never in
+float32; tests/test_engine/test_amp.py), and a tie is a miss, which lowers
+top-5 accuracy. ``--cfg-options val_cfg.fp16=True`` validates under autocast
+anyway. ``tools/test.py --amp`` runs the test loop under mmengine's
+``autocast`` (``test_cfg.fp16``: float16 on CUDA, bfloat16 on a CPU), with
+that tie bias: report float32 numbers.
 
 bfloat16 is fast on a CPU only where it has bf16 matrix instructions (x86
 AMX-BF16 or AVX512-BF16, Arm BF16); elsewhere oneDNN emulates them and a
@@ -104,8 +112,8 @@ def amp_device() -> str:
 
 def use_amp_for_training(cfg) -> None:
     """``--amp`` of ``tools/train.py``: the config's optimizer wrapper
-    becomes the device's mixed-precision wrapper, and validation runs under
-    autocast.
+    becomes the device's mixed-precision wrapper (validation stays float32:
+    see the module docstring).
 
     On an accelerator: ``AmpOptimWrapper`` (``loss_scale='dynamic'`` unless
     the config sets one, ``dtype`` as the config says: float16 by
@@ -126,13 +134,13 @@ def use_amp_for_training(cfg) -> None:
     else:
         wrapper.type = 'AmpOptimWrapper'
         wrapper.setdefault('loss_scale', 'dynamic')
-    if cfg.get('val_cfg'):
-        cfg.val_cfg.fp16 = True
 
 
 def use_amp_for_testing(cfg) -> None:
     """``--amp`` of ``tools/test.py``: the test loop runs under mmengine's
-    ``autocast`` (float16 on an accelerator, bfloat16 on a CPU).
+    ``autocast`` (float16 on an accelerator, bfloat16 on a CPU). Scores
+    from half-precision logits tie more often than float32 ones, and ties
+    are misses: the measures come out slightly lower.
 
     Args:
         cfg (mmengine.Config): The test config, changed in place.

@@ -74,7 +74,7 @@ def test_train_amp_one_epoch_on_the_cpu(one_epoch):
     cfg = Config.fromstring(checkpoint['meta']['cfg'], '.py')
     assert cfg.optim_wrapper.type == 'CPUAmpOptimWrapper'
     assert cfg.optim_wrapper.dtype == 'bfloat16'
-    assert cfg.val_cfg.fp16 is True
+    assert cfg.val_cfg == dict(type='ValLoop')  # validated in float32
     # the bf16 warning where (and only where) the CPU lacks the units
     assert log.count(WARNING) == (0 if cpu_bf16_units() else 1)
     assert WARNING not in one_epoch['logs']['fp32']
@@ -185,7 +185,7 @@ def test_amp_options_fold_into_the_config(monkeypatch, tmp_path):
     trained = merged(TRAIN, monkeypatch, CONFIG, '--amp', '--work-dir',
                      str(tmp_path))
     assert trained.optim_wrapper.type == 'CPUAmpOptimWrapper'
-    assert trained.val_cfg.fp16 is True
+    assert trained.val_cfg == dict(type='ValLoop')
     # --cfg-options come after --amp and may still change it
     trained = merged(TRAIN, monkeypatch, CONFIG, '--amp', '--no-validate',
                      '--work-dir', str(tmp_path), '--cfg-options',
