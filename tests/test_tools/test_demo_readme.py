@@ -49,3 +49,66 @@ def test_readme_demo_table_is_what_the_demo_prints(demo_run):
     assert written == readme_table(), (
         'README.md\'s demo table differs from what `bash tools/demo.sh` '
         f'printed; paste the new table:\n{written}')
+
+
+def _cells(line: str) -> list:
+    return [c.strip() for c in line.strip().strip('|').split('|')]
+
+
+def _mean(cell: str) -> float:
+    return float(cell.replace('*', '').split('±')[0])
+
+
+def readme_sweep_tables():
+    """The README's demo sweep tables: ``(by_alpha, onehot, by_time)`` per
+    sweep, as ``tools/sweep.py`` printed them (``summary.md``)."""
+    lines = open(README, encoding='utf-8').read().splitlines()
+    sweeps = []
+    for i, line in enumerate(lines):
+        if not line.startswith('| action_top5@1.00s (%) by alpha |'):
+            continue
+        by_alpha = {}
+        j = i + 2
+        while lines[j].startswith('| prior='):
+            name, *cells = _cells(lines[j])
+            by_alpha[name] = cells
+            j += 1
+        onehot = next(float(l.split(':')[1].split('±')[0])
+                      for l in lines[j:j + 4] if l.startswith('prior=onehot:'))
+        k = next(n for n in range(j, len(lines))
+                 if lines[n].startswith('| action_top5 (%) |'))
+        times = _cells(lines[k])[1:]
+        by_time = {}
+        for row in lines[k + 2:]:
+            if not row.startswith('|'):
+                break
+            name, *cells = _cells(row)
+            by_time[name] = cells
+        sweeps.append((by_alpha, onehot, times, by_time))
+    return sweeps
+
+
+def test_readme_sweep_tables_are_consistent():
+    """The sweep tables cannot be re-run here (hours of CPU): check that
+    they are one summary, as the sweep prints it: the bold alpha is each
+    prior's best, the chosen rows are those alphas with the bold figure at
+    1 s, one-hot's figure is its row's, and "Improv." is the best chosen
+    row minus one-hot at every time (2-decimal rounding of both)."""
+    sweeps = readme_sweep_tables()
+    assert len(sweeps) == 2
+    for by_alpha, onehot, times, by_time in sweeps:
+        at_1s = times.index('1.00s')
+        assert _mean(by_time['prior=onehot (3 runs)'][at_1s]) == onehot
+        chosen = []
+        for prior, cells in by_alpha.items():
+            bold = [c for c in cells if c.startswith('**')]
+            assert len(bold) == 1, prior
+            assert _mean(bold[0]) == max(_mean(c) for c in cells), prior
+            matches = [n for n in by_time if n.startswith(prior + ' alpha=')]
+            assert len(matches) == 1, prior
+            assert _mean(by_time[matches[0]][at_1s]) == _mean(bold[0])
+            chosen.append(by_time[matches[0]])
+        base = [_mean(c) for c in by_time['prior=onehot (3 runs)']]
+        for t, cell in enumerate(by_time['Improv.']):
+            best = max(_mean(row[t]) for row in chosen)
+            assert abs(float(cell) - (best - base[t])) <= 0.011, times[t]
