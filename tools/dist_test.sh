@@ -15,7 +15,8 @@ positive() {  # NAME VALUE: VALUE is a positive integer
         usage "$1 must be a positive integer, got '$2'"
 }
 if [ $# -lt 3 ]; then
-    usage "expected CONFIG, CHECKPOINT and GPUS (the number of processes per node), got $# argument(s)"
+    usage "expected CONFIG, CHECKPOINT and GPUS (the number of processes per\
+ node), got $# argument(s)"
 fi
 CONFIG=$1
 CHECKPOINT=$2
@@ -28,7 +29,8 @@ PORT=${PORT:-29500}
 positive GPUS "$GPUS"
 positive NNODES "$NNODES"
 [[ $NODE_RANK =~ ^(0|[1-9][0-9]*)$ ]] && (( NODE_RANK < NNODES )) ||
-    usage "NODE_RANK must be an integer 0 .. NNODES-1 = $(( NNODES - 1 )), got '$NODE_RANK'"
+    usage "NODE_RANK must be an integer 0 .. NNODES-1 = $(( NNODES - 1 )),\
+ got '$NODE_RANK'"
 [[ $PORT =~ ^[1-9][0-9]{0,4}$ ]] && (( PORT <= 65535 )) ||
     usage "PORT must be an integer 1 .. 65535, got '$PORT'"
 MASTER_ADDR=${MASTER_ADDR:-"127.0.0.1"}

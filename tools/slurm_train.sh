@@ -21,7 +21,8 @@ positive() {  # NAME VALUE: VALUE is a positive integer
         usage "$1 must be a positive integer, got '$2'"
 }
 if [ $# -lt 4 ]; then
-    usage "expected PARTITION, JOB_NAME, CONFIG and WORK_DIR, got $# argument(s)"
+    usage "expected PARTITION, JOB_NAME, CONFIG and WORK_DIR,\
+ got $# argument(s)"
 fi
 PARTITION=$1
 JOB_NAME=$2
