@@ -8,14 +8,16 @@ scaler). The weights, the loss's prior and every checkpoint stay float32,
 and the loss is computed in float32 (:class:`PriorSmoothedCrossEntropyLoss`).
 
 Validation during training stays float32, so the best checkpoint is chosen
-on exact scores: half-precision logits tie (bfloat16 keeps 8 bits of
+on the scores that ``tools/test.py`` reports by default;
+``--cfg-options val_cfg.fp16=True`` validates under autocast.
+``tools/test.py --amp`` runs the test loop under mmengine's ``autocast``
+(``test_cfg.fp16``: float16 on CUDA, bfloat16 on a CPU). Under autocast the
+heads' classifiers still compute float32 logits
+(:class:`~lsant_mmaction.models.heads.float32_classifier.Float32Classifier`)
+and the scores are a float32 softmax: bfloat16 logits would tie (8 bits of
 mantissa: from a random 1024 -> 2,513 classifier with logits over +-15, the
-5th and 6th largest logits are equal in about one row in seven, never in
-float32; tests/test_engine/test_amp.py), and a tie is a miss, which lowers
-top-5 accuracy. ``--cfg-options val_cfg.fp16=True`` validates under autocast
-anyway. ``tools/test.py --amp`` runs the test loop under mmengine's
-``autocast`` (``test_cfg.fp16``: float16 on CUDA, bfloat16 on a CPU), with
-that tie bias: report float32 numbers.
+5th and 6th largest are equal in about one row in seven), and a tie is a
+miss, which would lower top-5 accuracy (tests/test_engine/test_amp.py).
 
 bfloat16 is fast on a CPU only where it has bf16 matrix instructions (x86
 AMX-BF16 or AVX512-BF16, Arm BF16); elsewhere oneDNN emulates them and a

@@ -125,7 +125,7 @@ def test_test_amp_scores_close_to_float32(one_epoch):
     assert a.dtype == np.float32 and a.shape == b.shape
     assert not np.array_equal(a, b)  # autocast was on
     assert np.all(np.abs(a - b) <= 0.01 * b.max(-1, keepdims=True))
-    np.testing.assert_allclose(a.sum(-1), 1, atol=0.02)
+    np.testing.assert_allclose(a.sum(-1), 1, atol=1e-5)  # float32 softmax
 
 
 def resumed(one_epoch, source, *flags):

@@ -7,6 +7,7 @@ from torch import nn
 
 from mmaction.registry import MODELS
 
+from .float32_classifier import Float32Classifier
 from .lstm_ops import lstm_scan
 
 
@@ -36,7 +37,7 @@ class AnticipationLSTM(BaseModule):
         self.context_channels = 2 * hidden_channels
         self.dropout = nn.Dropout(dropout)
         self.lstm = nn.LSTM(in_channels, hidden_channels)
-        self.classifier = nn.Sequential(
+        self.classifier = Float32Classifier(
             nn.Dropout(dropout), nn.Linear(hidden_channels, num_classes))
 
     def forward(self, x: torch.Tensor,

@@ -119,8 +119,9 @@ class BaseAnticipationHead(BaseHead):
 
     def predict_by_feat(self, cls_scores: torch.Tensor,
                         data_samples: SampleList) -> SampleList:
-        """Store softmax scores ``(S, C)`` and per-step argmax ``(S,)``."""
-        scores = F.softmax(cls_scores, dim=-1).detach()  # (B, S, C)
+        """Store softmax scores ``(S, C)`` (float32, also under autocast)
+        and per-step argmax ``(S,)``."""
+        scores = F.softmax(cls_scores.float(), dim=-1).detach()  # (B, S, C)
         for data_sample, score in zip(data_samples, scores):
             data_sample.set_pred_score(score)
             data_sample.set_pred_label(score.argmax(dim=-1))

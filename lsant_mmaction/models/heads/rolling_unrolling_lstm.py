@@ -7,6 +7,7 @@ from torch import nn
 
 from mmaction.registry import MODELS
 
+from .float32_classifier import Float32Classifier
 from .lstm_ops import input_projection, lstm_scan, lstm_step
 
 
@@ -71,7 +72,7 @@ class RollingUnrollingLSTM(BaseModule):
         self.rolling_lstm = nn.Module()
         self.rolling_lstm.lstm = nn.LSTM(in_channels, hidden_channels)
         self.unrolling_lstm = nn.LSTM(in_channels, hidden_channels)
-        self.classifier = nn.Sequential(
+        self.classifier = Float32Classifier(
             nn.Dropout(dropout), nn.Linear(hidden_channels, num_classes))
 
     def unrolling_plan(self, steps: int, outputs: int) -> List[List[int]]:
