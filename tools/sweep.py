@@ -40,7 +40,9 @@ left from another call is not counted), each row and cell with its number
 of runs, and a setting with fewer finished runs than seeds is flagged.
 ``--jobs N`` runs N at a time (the CPU threads shared between them);
 ``--gpus-per-run N`` trains each run with ``tools/dist_train.sh`` on N
-devices (with ``--jobs``, each job gets its own devices). Progress goes to
+devices (with ``--jobs``, each job gets its own devices). ``--amp`` trains
+in mixed precision as ``tools/train.py --amp`` does, written into each
+setting's ``config.py`` (tests stay float32). Progress goes to
 the console and ``WORK_DIR/sweep.log``.
 
 One sweep at a time works in a folder: ``WORK_DIR/sweep.lock`` names it
@@ -73,6 +75,7 @@ from typing import Dict, List, Optional
 from mmengine.config import Config
 from mmengine.logging import MMLogger
 
+from lsant_mmaction.engine.amp import use_amp_for_training
 from lsant_mmaction.engine.cli import CfgOptionsAction
 from lsant_mmaction.evaluation.functional import parse_measure_name
 from lsant_mmaction.layout import TimeGrid, horizon_name
@@ -133,6 +136,11 @@ def parse_args(argv=None):
     parser.add_argument('--gpus-per-run', type=int, default=1,
                         help='devices (processes) per training; >1 uses '
                         'tools/dist_train.sh (default: 1)')
+    parser.add_argument('--amp', action='store_true',
+                        help='train every run in mixed precision, as '
+                        'tools/train.py --amp (bfloat16 on a CPU); written '
+                        "into each setting's config.py, so a folder of "
+                        'float32 runs is refused; tests stay float32')
     parser.add_argument('--dry-run', action='store_true',
                         help='list the runs and exit')
     args = parser.parse_args(argv)
@@ -758,6 +766,8 @@ def main(argv=None):
     texts = []
     for setting in settings:  # every check before anything trains
         setting_cfg = run_config(cfg, setting['values'], args.loss_key)
+        if args.amp:
+            use_amp_for_training(setting_cfg)
         check_select(setting_cfg, select, f'setting {setting["name"]}')
         texts.append(setting_cfg.dump())
     # seeds outermost: every setting's first seed finishes first

@@ -140,9 +140,8 @@ def use_amp_for_training(cfg) -> None:
 
 def use_amp_for_testing(cfg) -> None:
     """``--amp`` of ``tools/test.py``: the test loop runs under mmengine's
-    ``autocast`` (float16 on an accelerator, bfloat16 on a CPU). Scores
-    from half-precision logits tie more often than float32 ones, and ties
-    are misses: the measures come out slightly lower.
+    ``autocast`` (float16 on an accelerator, bfloat16 on a CPU); the heads'
+    logits and scores stay float32 (module docstring).
 
     Args:
         cfg (mmengine.Config): The test config, changed in place.

@@ -14,6 +14,7 @@ import time
 import numpy as np
 import pytest
 from mmengine.config import Config
+from mmengine.device import get_device
 
 from ..conftest import ROOT, load_tool, run_tool
 
@@ -536,3 +537,29 @@ def test_one_sweep_per_folder_and_a_killed_sweep_stops_its_runs(tmp_path):
     assert not (work_dir / 'sweep.lock').exists()
     log = (work_dir / 'sweep.log').read_text()
     assert 'interrupted by SIGTERM: 1 running trainings/tests stopped' in log
+
+
+@pytest.mark.skipif(get_device() != 'cpu', reason='checks the CPU wrapper')
+def test_amp_is_part_of_each_setting(tmp_path, capsys):
+    """--amp is written into each setting's config (the device's wrapper:
+    CPUAmpOptimWrapper here), so a folder of float32 runs is refused before
+    anything runs, and the tests stay float32."""
+    sweep = load_tool(TOOL)
+    root = str(tmp_path / 'sweep')
+    base = [CONFIG, '--priors', 'onehot', '--seeds', '0', '--work-dir', root]
+    cfg = Config.fromfile(CONFIG)
+    args = sweep.parse_args(base)
+    setting = sweep.expand(args, cfg)[0]
+    fp32 = sweep.run_config(cfg, setting['values'], args.loss_key)
+    fabricate_run(sweep.Run(setting, 0, root, fp32.dump()), 50.0)
+    assert sweep.main(base + ['--dry-run']) == 0
+    assert 'finished' in capsys.readouterr().out
+    with pytest.raises(RuntimeError, match='holds runs of another config'):
+        sweep.main(base + ['--amp', '--dry-run'])
+    amp_root = str(tmp_path / 'amp')
+    assert sweep.main(base[:-1] + [amp_root, '--amp', '--dry-run']) == 0
+    amp = sweep.run_config(cfg, setting['values'], args.loss_key)
+    sweep.use_amp_for_training(amp)
+    assert amp.optim_wrapper.type == 'CPUAmpOptimWrapper'
+    assert amp.optim_wrapper.dtype == 'bfloat16'
+    assert not (amp.get('test_cfg') or {}).get('fp16')
