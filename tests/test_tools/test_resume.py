@@ -34,7 +34,8 @@ NO_WORKERS = [
 
 
 def env(**extra):
-    e = dict(os.environ, OMP_NUM_THREADS='1', **extra)
+    e = dict(os.environ, OMP_NUM_THREADS='1')
+    e.update(extra)
     e['PYTHONPATH'] = ROOT + os.pathsep + e.get('PYTHONPATH', '')
     return e
 
@@ -126,7 +127,8 @@ def test_same_seed_runs_are_identical(runs, reference):
 def test_checkpoints_carry_random_states(reference):
     checkpoint = load(osp.join(reference, 'epoch_3.pth'))
     (state, ) = checkpoint['random_states']  # one process
-    assert set(state) == {'python', 'numpy', 'torch', 'cuda'}
+    assert set(state) == {'python', 'numpy', 'torch', 'cuda', 'num_threads'}
+    assert state['num_threads'] == 1  # OMP_NUM_THREADS of env()
     assert len(state['numpy']['keys']) == 624
 
 
@@ -144,6 +146,33 @@ def test_kill_in_epoch_2_then_resume_ends_identical(runs, reference_workers):
     assert_same_checkpoint(osp.join(reference_workers, 'epoch_3.pth'),
                            osp.join(work, 'epoch_3.pth'))
     assert final_metrics(work) == final_metrics(reference_workers)
+
+
+def test_resume_with_another_thread_count_ends_identical(runs):
+    """Killed with 2 CPU threads, resumed with 1 (OMP_NUM_THREADS): in
+    deterministic mode the resumed run takes the checkpoint's 2 threads
+    (another count sums in another order) and ends bit-identical. Hidden
+    256, where 1 and 2 threads give other weights (at 64 they need not)."""
+    options = ['--cfg-options', *SMALL, *NO_WORKERS,
+               'model.cls_head.hidden_channels=256']
+    two = dict(OMP_NUM_THREADS='2')
+    ref_1, ref_2, work = (osp.join(runs['here'], name) for name in (
+        'hidden256_1_thread', 'hidden256_2_threads', 'hidden256_killed'))
+    train(runs['cwd'], runs['config'], ref_1, *options)
+    train(runs['cwd'], runs['config'], ref_2, *options, extra_env=two)
+    one, other = (load(osp.join(r, 'epoch_3.pth'))['state_dict']
+                  for r in (ref_1, ref_2))
+    assert any(not torch.equal(one[k], other[k]) for k in one), \
+        '1 and 2 threads gave the same weights: the case is not tested'
+    proc = train(runs['cwd'], runs['config'], work, *options, check=False,
+                 extra_env=dict(two, LSANT_KILL_AT='2:2'))
+    assert proc.returncode == -signal.SIGKILL, proc.stderr[-3000:]
+    proc = train(runs['cwd'], runs['config'], work, '--resume',
+                 *options)  # 1 thread
+    out = proc.stdout + proc.stderr
+    assert 'Resumed with the 2 CPU threads of the checkpoint' in out
+    assert_same_checkpoint(osp.join(ref_2, 'epoch_3.pth'),
+                           osp.join(work, 'epoch_3.pth'))
 
 
 def test_truncated_last_checkpoint_falls_back_and_ends_identical(

@@ -17,8 +17,9 @@ _MISSING = object()
 
 def get_random_state() -> dict:
     """The states of the global generators of Python, numpy and torch (and
-    CUDA when present), as plain data that ``torch.load(weights_only=True)``
-    reads back."""
+    CUDA when present), and the process's CPU thread count (it sets the
+    order of floating-point sums), as plain data that
+    ``torch.load(weights_only=True)`` reads back."""
     name, keys, pos, has_gauss, cached_gaussian = np.random.get_state()
     state = dict(
         python=random.getstate(),
@@ -29,7 +30,8 @@ def get_random_state() -> dict:
             has_gauss=int(has_gauss),
             cached_gaussian=float(cached_gaussian)),
         torch=torch.get_rng_state(),
-        cuda=None)
+        cuda=None,
+        num_threads=torch.get_num_threads())
     if torch.cuda.is_available():
         state['cuda'] = torch.cuda.get_rng_state_all()
     return state
@@ -135,6 +137,29 @@ class RandomStateHook(Hook):
                 'uninterrupted run would.')
         self._states = loaded
         self._captured_iter = runner.iter
+        self._match_threads(runner, loaded[get_rank() % len(loaded)])
+
+    @staticmethod
+    def _match_threads(runner, state: dict) -> None:
+        """Resume with the CPU thread count of the run that saved the
+        checkpoint: another count sums in another order (weights about 1e-8
+        apart after a few epochs). In deterministic mode the count is set;
+        otherwise a warning says so."""
+        saved, now = state.get('num_threads'), torch.get_num_threads()
+        if saved is None or saved == now:
+            return
+        if (runner.cfg.get('randomness') or {}).get('deterministic'):
+            torch.set_num_threads(saved)
+            runner.logger.info(
+                f'Resumed with the {saved} CPU threads of the checkpoint\'s '
+                f'run (this process had {now}), so that it ends exactly '
+                'where the uninterrupted run would (deterministic mode).')
+        else:
+            runner.logger.warning(
+                f'The checkpoint was saved by a run with {saved} CPU threads '
+                f'and this one has {now}: sums run in another order, so it '
+                'will not end bit-identical to the uninterrupted run '
+                '(--deterministic uses the checkpoint\'s count).')
 
     def before_train_epoch(self, runner) -> None:
         if self._states is None:
