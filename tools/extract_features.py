@@ -276,8 +276,6 @@ def claim_lmdb(env, out: str, record: dict, overwrite: bool) -> str:
                 f'{out}: its extraction record {RECORD_KEY.decode()} is '
                 f'unreadable ({e!r}); pass --overwrite to empty it and '
                 'extract afresh, or choose another --out') from None
-        # records from before --amp existed hold no precision: float32
-        old_fp = dict(dict(precision='float32'), **old_fp)
         diff = differences(old_fp, record['fingerprint'])
         diff.sort(key=lambda d: d[0] != 'weights')  # weights first
         if not diff:

@@ -32,8 +32,8 @@ def parse_args():
         '--amp',
         action='store_true',
         help='inference under autocast: float16 on CUDA, bfloat16 on a CPU '
-        '(faster; half-precision logits tie more often, and ties count as '
-        'misses, so report float32 numbers). Default: float32')
+        '(the heads\' logits and scores stay float32; the numbers differ '
+        'slightly from a float32 test). Default: float32')
     parser.add_argument(
         '--cfg-options',
         nargs='+',

@@ -3,7 +3,6 @@ the CPU, float32 features, and a precision in the LMDB's record, so that a
 float32 LMDB is never extended with bfloat16 features (or back)."""
 import json
 
-import lmdb
 import numpy as np
 
 from .test_extract_provenance import (contents, frame_keys, refused, run,
@@ -48,20 +47,3 @@ def test_an_lmdb_is_never_extended_across_precisions(tool, work, tmp_path):
     msg = refused(tool, work, amp, 'A')
     assert "  precision: old 'bfloat16' vs new 'float32'" in msg
     run(tool, work, amp, 'A', '--amp')  # same precision: resumes
-
-
-def test_records_from_before_the_precision_field_are_float32(
-        tool, work, tmp_path, capsys):
-    """An LMDB recorded before --amp existed (no ``precision``) resumes in
-    float32."""
-    out = tmp_path / 'imgs'
-    run(tool, work, out, 'A')
-    env = lmdb.open(str(out), map_size=1 << 24)
-    with env.begin(write=True) as txn:
-        record = json.loads(txn.get(RECORD))
-        del record['fingerprint']['precision']
-        txn.put(RECORD, json.dumps(record, sort_keys=True).encode())
-    env.close()
-    capsys.readouterr()
-    run(tool, work, out, 'A')
-    assert 'with the same fingerprint: resuming' in capsys.readouterr().out
