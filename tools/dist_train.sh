@@ -9,15 +9,7 @@ USAGE="[NNODES=1] [NODE_RANK=0] [MASTER_ADDR=127.0.0.1] [PORT=29500] \
 $0 CONFIG GPUS [train.py options]"
 # Arguments are checked before anything starts: a bad one exits 2 with
 # the usage line and the value at fault.
-usage() {
-    echo "$(basename "$0"): $1" >&2
-    echo "usage: $USAGE" >&2
-    exit 2
-}
-positive() {  # NAME VALUE: VALUE is a positive integer
-    [[ $2 =~ ^[1-9][0-9]*$ ]] ||
-        usage "$1 must be a positive integer, got '$2'"
-}
+. "$(dirname "$0")/launcher_args.sh"  # usage, positive
 if [ $# -lt 2 ]; then
     usage "expected CONFIG and GPUS (the number of processes per node),\
  got $# argument(s)"

@@ -9,15 +9,7 @@ USAGE="[GPUS=8] [GPUS_PER_NODE=8] [CPUS_PER_TASK=5] [SRUN_ARGS=\"...\"] \
 $0 PARTITION JOB_NAME CONFIG CHECKPOINT [test.py options]"
 # Arguments are checked before srun starts: a bad one exits 2 with the
 # usage line and the value at fault.
-usage() {
-    echo "$(basename "$0"): $1" >&2
-    echo "usage: $USAGE" >&2
-    exit 2
-}
-positive() {  # NAME VALUE: VALUE is a positive integer
-    [[ $2 =~ ^[1-9][0-9]*$ ]] ||
-        usage "$1 must be a positive integer, got '$2'"
-}
+. "$(dirname "$0")/launcher_args.sh"  # usage, positive
 if [ $# -lt 4 ]; then
     usage "expected PARTITION, JOB_NAME, CONFIG and CHECKPOINT,\
  got $# argument(s)"
