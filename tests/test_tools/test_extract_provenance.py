@@ -7,7 +7,6 @@ import os.path as osp
 import subprocess
 import sys
 
-import cv2
 import lmdb
 import numpy as np
 import pytest
@@ -18,6 +17,7 @@ from mmaction.registry import MODELS
 from ..conftest import ROOT, load_tool
 from ..weights_files import known_values
 from .test_end_to_end import env
+from .test_frames import write_frames
 
 TOOL = osp.join(ROOT, 'tools', 'extract_features.py')
 # a one-stage ResNet-18 on 32x32 crops: the model of the ResNet-50 config
@@ -43,11 +43,7 @@ FRAMES = [('V1', 1), ('V1', 2), ('V1', 3), ('V1', 4), ('V2', 1), ('V2', 2)]
 def work(tmp_path_factory):
     """Six frames, the config, and checkpoints A and B of its backbone."""
     work = tmp_path_factory.mktemp('provenance')
-    rng = np.random.default_rng(2)
-    for video, frame in FRAMES:
-        os.makedirs(work / 'frames' / video, exist_ok=True)
-        cv2.imwrite(str(work / 'frames' / video / f'frame_{frame:010d}.jpg'),
-                    rng.integers(0, 255, (40, 54, 3), np.uint8))
+    write_frames(work / 'frames', FRAMES, seed=2)
     (work / 'cfg.py').write_text(CONFIG.format(root=ROOT))
     from mmengine.config import Config
     cfg = Config.fromfile(str(work / 'cfg.py'))

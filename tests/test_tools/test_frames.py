@@ -192,15 +192,20 @@ test_dataloader = dict(dataset=dict(pipeline=pipeline))
 FRAMES = [('V1', 1), ('V1', 2), ('V2', 7)]
 
 
+def write_frames(root, frames, seed: int) -> None:
+    """Random 40 x 54 JPEG frames ``root/<video>/frame_<n>.jpg``."""
+    rng = np.random.default_rng(seed)
+    for video, frame in frames:
+        os.makedirs(root / video, exist_ok=True)
+        cv2.imwrite(str(root / video / f'frame_{frame:010d}.jpg'),
+                    rng.integers(0, 255, (40, 54, 3), np.uint8))
+
+
 @pytest.fixture(scope='module')
 def r50_work(tmp_path_factory):
     """Three frames, the config and a ResNet-50 file with known values."""
     work = tmp_path_factory.mktemp('r50')
-    rng = np.random.default_rng(1)
-    for video, frame in FRAMES:
-        os.makedirs(work / 'frames' / video, exist_ok=True)
-        cv2.imwrite(str(work / 'frames' / video / f'frame_{frame:010d}.jpg'),
-                    rng.integers(0, 255, (40, 54, 3), np.uint8))
+    write_frames(work / 'frames', FRAMES, seed=1)
     (work / 'r50_cfg.py').write_text(R50_CONFIG.format(root=ROOT))
     from mmengine.config import Config
     cfg = Config.fromfile(str(work / 'r50_cfg.py'))
