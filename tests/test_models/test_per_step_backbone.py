@@ -176,3 +176,171 @@ def test_weights_named_once():
     with pytest.raises(ValueError, match='named in more than one place'):
         build(dict(TINY_RESNET, pretrained='a.pth'),
               init_cfg=dict(type='Pretrained', checkpoint='b.pth'))
+
+
+# --- the two rules (DESIGN): causality and sample independence, per mode ---
+
+from lsant_mmaction.models.backbones.per_step_backbone import (  # noqa: E402
+    CLIP, FRAME, SHIFT, backbone_mode)
+
+TINY_3D = dict(type='ResNet3d', depth=18, pretrained=None, num_stages=1,
+               out_indices=(0, ), spatial_strides=(1, ),
+               temporal_strides=(1, ), dilations=(1, ), base_channels=16)
+TINY_TSM = dict(type='MobileNetV2TSM', widen_factor=0.25, num_segments=2,
+                out_indices=(6, ))
+# mode: (backbone, one step's input (C, [L,] H, W), feature size)
+MODES = {
+    FRAME: (TINY_RESNET, (3, 16, 16), 64),
+    CLIP: (TINY_3D, (3, 2, 16, 16), 16),
+    SHIFT: (TINY_TSM, (3, 2, 16, 16), 80),
+}
+STEPS = 14
+
+
+def tiny_anticipator(mode):
+    """An Anticipator (PerStepBackbone in ``mode`` + LSTM head), in eval
+    mode: BatchNorm with its running statistics, no dropout."""
+    backbone, _, dim = MODES[mode]
+    model = MODELS.build(dict(
+        type='Anticipator', modalities=('imgs', ),
+        backbones=dict(imgs=dict(type='PerStepBackbone', backbone=backbone,
+                                 random_init=True, chunk_size=9)),
+        cls_head=dict(type='LSTMAnticipationHead', num_classes=5,
+                      in_channels=dim, hidden_channels=8,
+                      modalities=('imgs', ))))
+    model.init_weights()
+    return model.eval()
+
+
+def steps_input(mode, batch=2, seed=0):
+    gen = torch.Generator().manual_seed(seed)
+    return torch.randn((batch, STEPS) + MODES[mode][1], generator=gen)
+
+
+@torch.no_grad()
+def assert_causal(fn, x, t, out=None):
+    """``fn``'s outputs (B, S, ...) for the last S steps of ``x`` (B, T,
+    ...): those at steps <= t are bit-identical when every input of the
+    steps after t changes (and some later output does change). ``out``:
+    ``fn(x)`` if already known."""
+    out = fn(x) if out is None else out
+    later = x.clone()
+    later[:, t + 1:] = torch.randn_like(later[:, t + 1:])
+    changed = fn(later)
+    first = x.shape[1] - out.shape[1]  # the step of output 0
+    assert torch.equal(out[:, :t + 1 - first], changed[:, :t + 1 - first])
+    assert not torch.equal(out[:, t + 1 - first:],
+                           changed[:, t + 1 - first:])
+
+
+@torch.no_grad()
+def assert_independent(fn, x, b, out=None):
+    """Changing sample ``b`` changes its outputs and no other's."""
+    out = fn(x) if out is None else out
+    other = x.clone()
+    other[b] = torch.randn_like(other[b])
+    changed = fn(other)
+    keep = [i for i in range(len(x)) if i != b]
+    assert torch.equal(out[keep], changed[keep])
+    assert not torch.equal(out[b], changed[b])
+
+
+@pytest.mark.parametrize('mode', [FRAME, CLIP, SHIFT])
+def test_anticipator_obeys_the_two_rules(mode):
+    """Through the whole Anticipator (backbone, LSTM head), in eval mode
+    (BatchNorm in train mode mixes the batch through its statistics), with
+    chunks of 9 steps, which split a sample."""
+    model = tiny_anticipator(mode)
+    assert model.backbones['imgs'].mode == mode
+
+    def fn(v):
+        return model(dict(imgs=v), mode='tensor')  # (B, 8, 5): steps 6..13
+
+    x = steps_input(mode)
+    with torch.no_grad():
+        logits = fn(x)
+    assert logits.shape == (2, 8, 5)
+    # 1.0 s before the action (step 9): outputs 0..3 kept
+    assert_causal(fn, x, t=9, out=logits)
+    assert_independent(fn, x, b=1, out=logits)
+
+
+def flattened_tsm(backbone, steps):
+    """The old PerStepBackbone on a temporal-shift model: the B x T step
+    frames as one flat batch, each num_segments run taken for one clip."""
+    def run(x):  # (B, T, C, H, W)
+        out = backbone(x.flatten(0, 1))  # (B*T, D, h, w)
+        return out.mean((2, 3)).view(len(x), steps, -1)
+    return run
+
+
+def test_the_flattened_temporal_shift_broke_both_rules():
+    """What the old flattened path did, and the new one cannot: a
+    TSM over the steps lets step t see step t+1 (num_segments=14: one
+    shift over the 14 steps), and with num_segments=8 over 4 x 14 frames
+    its clips straddle samples. The tests above catch both."""
+    x = torch.randn(4, STEPS, 3, 16, 16)
+    over_steps = MODELS.build(dict(TINY_TSM, num_segments=STEPS))
+    over_steps.eval()
+    with pytest.raises(AssertionError):
+        assert_causal(flattened_tsm(over_steps, STEPS), x, t=9)
+    over_samples = MODELS.build(dict(TINY_TSM, num_segments=8))
+    over_samples.eval()
+    with pytest.raises(AssertionError):
+        assert_independent(flattened_tsm(over_samples, STEPS), x, b=1)
+    # the PerStepBackbone refuses that input: one frame per step is no clip
+    model = build(dict(TINY_TSM, num_segments=STEPS))
+    with pytest.raises(ValueError, match='LoadAnticipationFrames clip_len='
+                       "14 and FormatShape input_format='NCTHW'"):
+        model(x)
+
+
+def test_temporal_shift_runs_each_clip_alone():
+    """Each step's feature is the TSM of its own clip of num_segments
+    frames, averaged over them (TSM's consensus)."""
+    model = build(TINY_TSM).eval()
+    x = steps_input(SHIFT, batch=2)[:, :3]  # (2, 3, C, 2, H, W)
+    with torch.no_grad():
+        out = model(x)
+        clip = x[1, 2].transpose(0, 1)  # (L, C, H, W): sample 1, step 2
+        ref = model.backbone(clip).mean((2, 3)).mean(0)
+    assert out.shape == (2, 3, 80)
+    torch.testing.assert_close(out[1, 2], ref)
+
+
+def test_modes_and_the_settings_they_need():
+    assert backbone_mode(MODELS.build(TINY_RESNET)) == FRAME
+    assert backbone_mode(MODELS.build(TINY_3D)) == CLIP
+    assert backbone_mode(MODELS.build(dict(TINY_RESNET, type='C2D'))) == CLIP
+    assert backbone_mode(MODELS.build(TINY_TSM)) == SHIFT
+    assert backbone_mode(VectorBackbone()) is None  # the input decides
+    tsm = build(TINY_TSM)
+    with pytest.raises(ValueError, match='MobileNetV2TSM shifts features '
+                       'between the 2 frames .*got clips of 3 frames.*Set '
+                       'clip_len to num_segments'):
+        tsm(torch.randn(1, 2, 3, 3, 32, 32))
+    with pytest.raises(ValueError, match="ResNet is a 2d frame backbone.*"
+                       'clip_len=1'):
+        build()(torch.randn(1, 2, 3, 2, 32, 32))
+    with pytest.raises(ValueError, match='ResNet3d is a 3d clip backbone.*'
+                       "input_format='NCTHW'"):
+        build(TINY_3D)(torch.randn(1, 2, 3, 32, 32))
+    with pytest.raises(ValueError, match='chunk_size must be a positive'):
+        build(chunk_size=0)
+    with pytest.raises(ValueError, match='num_segments must be a positive'):
+        build(dict(TINY_TSM, num_segments=0))
+
+
+@pytest.mark.parametrize('backbone', [
+    TINY_TSM,
+    dict(type='ResNetTSM', depth=18, num_segments=2, pretrained=None)])
+def test_random_init_of_temporal_shift_backbones(backbone):
+    """mmaction's pretrained2d=True default would load ``pretrained=None``
+    as a 2D checkpoint (TypeError): random_init works."""
+    model = build(backbone, random_init=True)
+    before = model.backbone.conv1.conv.weight.clone()
+    model.init_weights()
+    assert not torch.equal(before, model.backbone.conv1.conv.weight)
+    model.eval()
+    with torch.no_grad():
+        assert model(steps_input(SHIFT, batch=1)[:, :2]).shape[:2] == (1, 2)

@@ -12,16 +12,82 @@ from mmaction.registry import MODELS
 from ...engine.checkpoint import load_every_tensor, pretrained_checkpoints
 
 
+# mmaction clip backbones built of 2D convolutions: they take a clip
+# (N, C, L, H, W) and fold its frames into the batch themselves
+_CLIP_MODELS_OF_2D_CONVS = ('C2D', 'TimeSformer')
+
+FRAME = '2d frame'
+CLIP = '3d clip'
+SHIFT = 'temporal shift'
+
+_HOW = {
+    FRAME: ("one frame per step: LoadAnticipationFrames clip_len=1, "
+            "FormatShape input_format='NCHW' (inputs (B, T, C, H, W))"),
+    CLIP: ('a clip of clip_len frames ending at each step: '
+           "LoadAnticipationFrames clip_len=L, FormatShape "
+           "input_format='NCTHW' (inputs (B, T, C, L, H, W))"),
+}
+
+
+def backbone_mode(backbone: torch.nn.Module) -> Optional[str]:
+    """How a backbone sees the time grid: :data:`SHIFT` (it has
+    ``num_segments``: TSM, TIN, TANet, MobileOneTSM), :data:`CLIP` (3D
+    convolutions, or a clip model of 2D ones such as C2D, TimeSformer),
+    :data:`FRAME` (2D convolutions only), or None when its modules do not
+    tell (no convolution, or both kinds): the input's dimensions decide."""
+    if getattr(backbone, 'num_segments', None) is not None:
+        return SHIFT
+    if any(cls.__name__ in _CLIP_MODELS_OF_2D_CONVS
+           for cls in type(backbone).__mro__):
+        return CLIP
+    kinds = {kind for m in backbone.modules()
+             for kind in (torch.nn.Conv2d, torch.nn.Conv3d)
+             if isinstance(m, kind)}  # mmcv's wrappers subclass them
+    if kinds == {torch.nn.Conv3d}:
+        return CLIP
+    if kinds == {torch.nn.Conv2d}:
+        return FRAME
+    return None
+
+
 @MODELS.register_module()
 class PerStepBackbone(BaseModule):
-    """Run a backbone on each step's frame (2D) or clip (3D), pool to a vector.
+    """Run a backbone on each step's frame or clip, pool to one vector.
 
-    Input ``(B, T, C, H, W)`` (2D: one frame per step, ``FormatShape``
-    ``'NCHW'``) or ``(B, T, C, L, H, W)`` (3D: a clip of L frames per step,
-    ``'NCTHW'``). The B x T frames/clips go through the backbone as one
-    batch (in chunks of ``chunk_size`` if given, to bound memory); its
-    output (the last one if it returns several) is averaged over every axis
-    but channels, giving ``(B, T, D)`` for the anticipation head.
+    Three modes, chosen at build time from the backbone
+    (:func:`backbone_mode`); the input must fit it, else an error names the
+    backbone and the setting to change:
+
+    - **2D frame** (``ResNet``, ``MobileNetV2``...): one frame per step,
+      input ``(B, T, C, H, W)`` (``FormatShape`` ``'NCHW'``, clip_len 1).
+    - **3D clip** (``X3D``, ``ResNet3dSlowOnly``, I3D, ``C3D``, ``C2D``...):
+      a clip of L frames ending at each step (what
+      :class:`LoadAnticipationFrames` reads), input ``(B, T, C, L, H, W)``
+      (``'NCTHW'``).
+    - **Temporal shift** (``ResNetTSM``, ``MobileNetV2TSM``,
+      ``MobileOneTSM``, ``ResNetTIN``, ``TANet``: any backbone with
+      ``num_segments``): these mix features between the ``num_segments``
+      consecutive frames of the batch that they take for one clip. Each
+      step gets its own clip of ``num_segments`` frames ending at it, input
+      ``(B, T, C, L, H, W)`` with ``L == num_segments``
+      (``LoadAnticipationFrames clip_len=num_segments``, ``'NCTHW'``); the
+      B x T clips go in as ``(B*T*L, C, H, W)``, so every group of
+      ``num_segments`` frames is one step of one sample, and the frames'
+      outputs are averaged (as TSM's consensus). A shift therefore never
+      reaches another step or sample; running it over the 14 steps as one
+      clip would let step t see step t+1.
+
+    The contract (DESIGN, "Two rules every model obeys"): **causality**,
+    the feature of step t depends only on the frames of step t's frame or
+    clip, which end at step t; **sample independence**, no sample's
+    features depend on another's. Both are exact (bit for bit) in eval
+    mode; in train mode BatchNorm mixes the batch through its statistics,
+    as in any mmaction recognizer. ``chunk_size`` splits the B x T steps
+    between steps only, never inside a clip.
+
+    The backbone's output (the last one if it returns several) is averaged
+    over every axis but channels (and, in temporal-shift mode, over the
+    clip's frames), giving ``(B, T, D)`` for the anticipation head.
 
     Pre-trained weights are named in one place: the backbone's own
     ``pretrained`` (e.g. a torchvision ResNet file or URL) or ``Pretrained``
@@ -31,6 +97,10 @@ class PerStepBackbone(BaseModule):
     ignored). :meth:`init_weights` loads them and fails, naming the source,
     when they cannot be read or leave any backbone tensor unset. A backbone
     without named weights is an error there unless ``random_init=True``.
+    (mmaction's ``pretrained2d=True``, the TSM default, would read
+    ``pretrained`` as a 2D checkpoint even when it is None: without a
+    ``pretrained`` file it is turned off, so ``init_cfg`` weights and
+    ``random_init`` work.)
 
     Args:
         backbone (dict): Any MODELS backbone (``ResNet``, ``ResNetTSM``,
@@ -39,8 +109,8 @@ class PerStepBackbone(BaseModule):
         frozen (bool): Keep the backbone fixed: no gradients, BatchNorm in
             eval mode, forward under ``no_grad``. Defaults to False
             (end-to-end training).
-        chunk_size (int, optional): Frames/clips per backbone call.
-            Defaults to None (all at once).
+        chunk_size (int, optional): Steps (frames in 2D mode, clips in the
+            others) per backbone call. Defaults to None (all at once).
         random_init (bool): No pre-trained weights, on purpose: the backbone
             starts from its own random initialisation and
             :meth:`init_weights` logs one warning saying so. Defaults to
@@ -59,8 +129,22 @@ class PerStepBackbone(BaseModule):
         super().__init__(init_cfg=init_cfg)
         self.backbone = MODELS.build(backbone)
         self.frozen = frozen
+        if chunk_size is not None and (not isinstance(chunk_size, int)
+                                       or chunk_size < 1):
+            raise ValueError('PerStepBackbone: chunk_size must be a '
+                             f'positive number of steps, got {chunk_size!r}')
         self.chunk_size = chunk_size
         self.random_init = random_init
+        self.mode = backbone_mode(self.backbone)
+        kind = type(self.backbone).__name__
+        self.num_segments = None
+        if self.mode == SHIFT:
+            self.num_segments = self.backbone.num_segments
+            if (not isinstance(self.num_segments, int)
+                    or self.num_segments < 1):
+                raise ValueError(
+                    f'PerStepBackbone: {kind} num_segments must be a '
+                    f'positive int, got {self.num_segments!r}')
         sources = self._named_weights()
         if len(sources) > 1:
             raise ValueError(
@@ -70,6 +154,11 @@ class PerStepBackbone(BaseModule):
             raise ValueError(
                 f'PerStepBackbone: random_init=True, but {sources[0][0]} '
                 f'names the pretrained weights {sources[0][1]!r}; drop one')
+        if (getattr(self.backbone, 'pretrained2d', False)
+                and not getattr(self.backbone, 'pretrained', None)):
+            # mmaction's TSM init_weights with pretrained2d=True loads
+            # self.pretrained as a 2D checkpoint, None included (TypeError)
+            self.backbone.pretrained2d = False
         if frozen:
             self.backbone.requires_grad_(False)
 
@@ -136,7 +225,38 @@ class PerStepBackbone(BaseModule):
             self.backbone.eval()  # frozen BatchNorm statistics too
         return self
 
+    def _check_input(self, x: torch.Tensor) -> None:
+        """The input fits the mode, else an error naming the setting."""
+        kind = type(self.backbone).__name__
+        if x.dim() not in (5, 6):
+            raise ValueError(
+                'PerStepBackbone expects (B, T, C, H, W) or '
+                f'(B, T, C, L, H, W) inputs, got {tuple(x.shape)}')
+        if self.mode == SHIFT:
+            if x.dim() == 6 and x.shape[3] == self.num_segments:
+                return
+            got = (f'clips of {x.shape[3]} frames' if x.dim() == 6 else
+                   'one frame per step (FormatShape NCHW)')
+            raise ValueError(
+                f'PerStepBackbone: {kind} shifts features between the '
+                f'{self.num_segments} frames (num_segments) of a clip, so '
+                'each step needs its own clip of num_segments frames ending '
+                'at it: LoadAnticipationFrames clip_len='
+                f"{self.num_segments} and FormatShape input_format='NCTHW' "
+                f'(inputs (B, T, C, {self.num_segments}, H, W)); got {got}, '
+                f'input {tuple(x.shape)}. Set clip_len to num_segments (or '
+                'num_segments to clip_len)')
+        want = {FRAME: 5, CLIP: 6}.get(self.mode)
+        if want is not None and x.dim() != want:
+            raise ValueError(
+                f'PerStepBackbone: {kind} is a {self.mode} backbone, which '
+                f'takes {_HOW[self.mode]}; got {tuple(x.shape)}')
+
     def _run(self, x: torch.Tensor) -> torch.Tensor:
+        """``(N, D)`` features of N steps' frames or clips."""
+        steps = len(x)
+        if self.mode == SHIFT:  # (N, L, C, H, W) -> (N*L, C, H, W)
+            x = x.flatten(0, 1)
         out = self.backbone(x)
         if isinstance(out, (tuple, list)):
             out = out[-1]
@@ -145,16 +265,20 @@ class PerStepBackbone(BaseModule):
                 f'{type(self.backbone).__name__} returned '
                 f'{getattr(out, "shape", type(out).__name__)}: cannot pool '
                 'it to one vector per step (expected (N, C, ...))')
-        return out.flatten(2).mean(-1) if out.dim() > 2 else out  # (N, C)
+        out = out.flatten(2).mean(-1) if out.dim() > 2 else out  # (N', C)
+        if self.mode == SHIFT:
+            # the clip's frames (halved by TSM's temporal_pool): consensus
+            out = out.view(steps, -1, out.shape[-1]).mean(1)
+        return out  # (N, C)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """Per-step features ``(B, T, D)``."""
-        if x.dim() not in (5, 6):
-            raise ValueError(
-                'PerStepBackbone expects (B, T, C, H, W) or '
-                f'(B, T, C, L, H, W) inputs, got {tuple(x.shape)}')
+        """Per-step features ``(B, T, D)`` of ``(B, T, C, [L,] H, W)``."""
+        self._check_input(x)
         batch, steps = x.shape[:2]
-        flat = x.flatten(0, 1)  # (B*T, C, [L,] H, W)
+        flat = x.flatten(0, 1)  # (B*T, C, [L,] H, W): one entry per step
+        if self.mode == SHIFT:
+            flat = flat.transpose(1, 2)  # (B*T, L, C, H, W)
+        # chunks of whole steps: never inside a clip
         chunks = flat.split(self.chunk_size or len(flat))
         with torch.set_grad_enabled(torch.is_grad_enabled()
                                     and not self.frozen):
