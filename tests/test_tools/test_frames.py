@@ -49,7 +49,7 @@ train_cfg = dict(max_epochs=1)
 '''
 
 
-def write_frames(root, csv_names):
+def write_grid_frames(root, csv_names):
     """A JPEG for every frame the time grid of these CSVs needs."""
     from lsant_mmaction.layout import TimeGrid, read_segments
     rng = np.random.default_rng(0)
@@ -74,8 +74,8 @@ def frames_root(tmp_path_factory):
     run_tool([osp.join(ROOT, 'tools', 'make_demo_data.py'), '--out',
               'data/demo', '--train-videos', '1', '--val-videos', '1',
               '--segments-per-video', '6'], cwd=work)
-    write_frames(str(work / 'data' / 'demo'), ['training.csv',
-                                              'validation.csv'])
+    write_grid_frames(str(work / 'data' / 'demo'), ['training.csv',
+                                                   'validation.csv'])
     (work / 'frames_cfg.py').write_text(TEST_CONFIG.format(root=ROOT))
     return work
 
