@@ -20,7 +20,18 @@ Keys are ``{video}_frame_{frame:010d}.jpg``, values raw float32: the feature
 datasets read the result unchanged. By default only the frames of the time
 grid of the segments in ``--ann-files`` are extracted (as RU-LSTM's reduced
 LMDBs); ``--all-frames`` extracts every frame found. Frames already in the
-LMDB are skipped, so an interrupted run resumes where it stopped.
+LMDB are skipped, so an interrupted run resumes where it stopped. A run
+that fails before it has written any feature removes the LMDB folder when
+it created it (no empty LMDB is left behind to be mistaken for a result).
+
+Every backbone mode of ``PerStepBackbone`` extracts what the model sees in
+training for one step: a 2D model the frame's own features; a 3D clip
+model and a temporal-shift model (TSM, TIN, TANet: the ``clip_len`` of the
+config's ``LoadAnticipationFrames`` equal to the backbone's
+``num_segments``) the features of the clip of ``clip_len`` frames ending at
+the frame, stored under the frame's key. A config whose frames do not fit
+its backbone (e.g. one frame per step for a TSM) is refused with the
+setting to change.
 
 The LMDB records what made it, under the reserved key
 ``__lsant_mmaction_extraction__`` (never a frame key: those end in
@@ -51,6 +62,7 @@ import json
 import os
 import os.path as osp
 import re
+import shutil
 
 import lmdb
 import numpy as np
@@ -398,6 +410,13 @@ def write_features(env, args, model, pipeline, wanted):
     return dim
 
 
+def frame_entries(env) -> int:
+    """The LMDB's entries other than the extraction record."""
+    with env.begin() as txn:
+        entries = txn.stat(env.open_db(txn=txn))['entries']
+        return entries - (txn.get(RECORD_KEY) is not None)
+
+
 def main(argv=None):
     args = parse_args(argv)
     model, pipeline, template, grid, record = build(args)
@@ -405,12 +424,21 @@ def main(argv=None):
         raise FileNotFoundError(f'frames folder not found: {args.frames}')
     wanted = (all_frames(args.frames, template) if args.all_frames else
               grid_frames(args.ann_files, grid))
+    created = not osp.exists(args.out)
     env = lmdb.open(args.out, map_size=int(args.map_size_gb * 2**30))
     try:
         print(claim_lmdb(env, args.out, record, args.overwrite))
         dim = write_features(env, args, model, pipeline, wanted)
-    finally:
+    except BaseException:
+        features = frame_entries(env)
         env.close()
+        if created and not features:
+            # this run's LMDB holds nothing but its record: remove it
+            shutil.rmtree(args.out, ignore_errors=True)
+            print(f'{args.out}: removed (the run failed before writing any '
+                  'feature)')
+        raise
+    env.close()
     print(f'\n{args.out}: {len(wanted)} frames, {dim or "?"}-d float32')
 
 
