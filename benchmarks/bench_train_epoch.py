@@ -14,10 +14,15 @@ one process:
 
 and reports the epoch time against ``iterations x`` the median step time.
 
+``--amp`` instead times the epoch in float32 and with ``tools/train.py
+--amp`` (the device's mixed-precision wrapper, ``CPUAmpOptimWrapper`` on a
+CPU), alternately ``--rounds`` times each in one process, and reports the
+median epoch of each and their ratio.
+
 Usage::
 
     python benchmarks/bench_train_epoch.py [--segments 2048] [--workers 2]
-        [--threads 2] [--collate stack_collate]
+        [--threads 2] [--collate stack_collate] [--amp --rounds 2]
 """
 import argparse
 import os.path as osp
@@ -41,6 +46,10 @@ def parse_args():
     parser.add_argument('--steps', type=int, default=5)
     parser.add_argument('--collate', default='stack_collate',
                         choices=['stack_collate', 'pseudo_collate'])
+    parser.add_argument('--amp', action='store_true',
+                        help='float32 against --amp epochs, alternately')
+    parser.add_argument('--rounds', type=int, default=2,
+                        help='epochs of each precision with --amp')
     return parser.parse_args()
 
 
@@ -111,6 +120,8 @@ def main():
     with tempfile.TemporaryDirectory() as tmp:
         root = osp.join(tmp, 'data')
         write_dataset(root, args.segments, dict(rgb=1024))
+        if args.amp:
+            return compare_amp(root, tmp, args)
         cfg, classes = epoch_config(root, osp.join(tmp, 'work'), args)
         runner = Runner.from_cfg(cfg)
         quiet_known_noise(runner.logger)
@@ -128,6 +139,38 @@ def main():
     print(f'head alone: {step:.3f} s/step x {iterations} = {compute:.2f} s')
     print(f'framework overhead: {epoch / compute - 1:+.1%} of the head\'s '
           'compute')
+
+
+def compare_amp(root: str, tmp: str, args) -> None:
+    """Epochs through the runner in float32 and with ``--amp``, alternately;
+    the median of each."""
+    from mmengine.runner import Runner
+
+    from lsant_mmaction.engine.amp import use_amp_for_training
+    from lsant_mmaction.engine.cli import quiet_known_noise
+    times = dict(fp32=[], amp=[])
+    for r in range(args.rounds):
+        for precision in times:
+            cfg, classes = epoch_config(
+                root, osp.join(tmp, f'work_{precision}_{r}'), args)
+            if precision == 'amp':
+                use_amp_for_training(cfg)  # what tools/train.py --amp does
+            runner = Runner.from_cfg(cfg)
+            quiet_known_noise(runner.logger)
+            t0 = time.perf_counter()
+            runner.train()
+            times[precision].append(time.perf_counter() - t0)
+    fp32, amp = (statistics.median(times[p]) for p in ('fp32', 'amp'))
+    print(f'\n{args.segments} segments, batch '
+          f'{cfg.train_dataloader.batch_size}, '
+          f'{len(runner.train_dataloader)} iterations, {classes} classes, '
+          f'{args.workers} workers, {args.threads} threads, '
+          f'{args.rounds} epochs each, alternately')
+    print(f'epoch, float32: {fp32:.2f} s (all: '
+          f'{", ".join(f"{t:.2f}" for t in times["fp32"])})')
+    print(f'epoch, --amp ({cfg.optim_wrapper.type}): {amp:.2f} s (all: '
+          f'{", ".join(f"{t:.2f}" for t in times["amp"])})')
+    print(f'speed-up: {fp32 / amp:.2f}x')
 
 
 if __name__ == '__main__':

@@ -5,6 +5,9 @@
 #     fusion heads at EK55 size, fp32 and bf16): benchmarks/gpu_check.py
 #  2. a 2-epoch demo training with --amp through tools/train.py
 #  3. a 2-process tools/dist_train.sh (nccl) when two GPUs exist
+#  4. --amp accuracy parity with CUDA bf16 (benchmarks/amp_parity.sh: the
+#     demo LSTM, one-hot and GL+VN, 3 seeds, float32 against --amp; table in
+#     $OUT/amp_parity/parity.md); PARITY=0 skips it
 # The table goes to stdout and to $OUT/gpu_check.md; logs to $OUT.
 # Usage: bash benchmarks/gpu_check.sh   (env: OUT=work_dirs/gpu_check,
 # PYTHON=python; tools/dist_train.sh runs the python on PATH)
@@ -69,6 +72,15 @@ if [ "$GPUS" -ge 2 ]; then
         || row "| (dist_train.log does not name nccl: check the backend) | - | - | - |"
 else
     row "| tools/dist_train.sh, 2 GPUs (nccl) | SKIPPED ($GPUS GPU) | - | - |"
+fi
+# 4. accuracy parity of --amp in CUDA bf16, one GPU
+if [ "${PARITY:-1}" != 0 ]; then
+    CUDA_VISIBLE_DEVICES=${CUDA_VISIBLE_DEVICES%%,*} OUT="$OUT/amp_parity" \
+    PYTHON="$PYTHON" \
+    run "--amp (bf16) against float32, demo LSTM, 3 seeds (amp_parity.sh)" \
+        "$OUT/amp_parity.log" bash benchmarks/amp_parity.sh \
+        --cfg-options optim_wrapper.dtype=bfloat16
+    [ -f "$OUT/amp_parity/parity.md" ] && cat "$OUT/amp_parity/parity.md" >> "$TABLE"
 fi
 row ""
 row "gpu_check: $([ $status -eq 0 ] && echo 'all checks pass' || echo 'FAILED')"
