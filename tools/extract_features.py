@@ -69,6 +69,7 @@ import numpy as np
 import torch
 
 import lsant_mmaction  # noqa: F401  (environment fixes + registration)
+from lsant_mmaction.datasets.feature_cache import file_sha256
 from lsant_mmaction.layout import TimeGrid, read_segments
 from lsant_mmaction.engine.amp import autocast_dtype, warn_if_bf16_is_slow
 from lsant_mmaction.engine.cli import CfgOptionsAction
@@ -139,14 +140,6 @@ def all_frames(root, filename_tmpl):
                 if match:
                     frames.add((video, int(match.group(1))))
     return frames
-
-
-def file_sha256(path: str) -> str:
-    h = hashlib.sha256()
-    with open(path, 'rb') as f:
-        for block in iter(lambda: f.read(1 << 24), b''):
-            h.update(block)
-    return h.hexdigest()
 
 
 def tensors_sha256(module: torch.nn.Module) -> str:

@@ -190,11 +190,12 @@ def read_header(folder: str, digest: str) -> dict:
 def verify_checksums(folder: str, meta: dict) -> None:
     """Recompute the sha256 of every file (a tampered entry fails here)."""
     for name in _FILES:
-        if _sha256(os.path.join(folder, name)) != meta['sha256'][name]:
+        if file_sha256(os.path.join(folder, name)) != meta['sha256'][name]:
             raise ValueError(f'{name} does not match its sha256')
 
 
-def _sha256(path: str) -> str:
+def file_sha256(path: str) -> str:
+    """sha256 of a file's content, read in 16 MiB blocks."""
     h = hashlib.sha256()
     with open(path, 'rb') as f:
         for block in iter(lambda: f.read(1 << 24), b''):
@@ -334,7 +335,7 @@ def _build(folder: str, digest: str, lmdb_path: str, env, keys: np.ndarray,
         np.save(os.path.join(tmp, 'valid.npy'), valid)
         sums = {'features.npy': h.hexdigest()}
         for name in ('keys.npy', 'valid.npy'):
-            sums[name] = _sha256(os.path.join(tmp, name))
+            sums[name] = file_sha256(os.path.join(tmp, name))
         meta = dict(
             version=CACHE_VERSION, digest=digest,
             lmdb=lmdb_fingerprint(lmdb_path), shape=[n, dim],
