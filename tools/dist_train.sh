@@ -9,25 +9,16 @@ USAGE="[NNODES=1] [NODE_RANK=0] [MASTER_ADDR=127.0.0.1] [PORT=29500] \
 $0 CONFIG GPUS [train.py options]"
 # Arguments are checked before anything starts: a bad one exits 2 with
 # the usage line and the value at fault.
-. "$(dirname "$0")/launcher_args.sh"  # usage, positive
+. "$(dirname "$0")/launcher_args.sh"  # usage, positive, torchrun_nodes
 if [ $# -lt 2 ]; then
     usage "expected CONFIG and GPUS (the number of processes per node),\
  got $# argument(s)"
 fi
 CONFIG=$1
 GPUS=$2
-NNODES=${NNODES:-1}
-NODE_RANK=${NODE_RANK:-0}
-PORT=${PORT:-29500}
 [ -n "$CONFIG" ] || usage "CONFIG is empty"
 positive GPUS "$GPUS"
-positive NNODES "$NNODES"
-[[ $NODE_RANK =~ ^(0|[1-9][0-9]*)$ ]] && (( NODE_RANK < NNODES )) ||
-    usage "NODE_RANK must be an integer 0 .. NNODES-1 = $(( NNODES - 1 )),\
- got '$NODE_RANK'"
-[[ $PORT =~ ^[1-9][0-9]{0,4}$ ]] && (( PORT <= 65535 )) ||
-    usage "PORT must be an integer 1 .. 65535, got '$PORT'"
-MASTER_ADDR=${MASTER_ADDR:-"127.0.0.1"}
+torchrun_nodes  # NNODES, NODE_RANK, PORT, MASTER_ADDR
 TOOLS="$(cd "$(dirname "$0")" && pwd)"
 
 PYTHONPATH="$TOOLS/..${PYTHONPATH:+:$PYTHONPATH}" \
