@@ -17,21 +17,11 @@ from mmaction.registry import MODELS
 from ..conftest import ROOT, load_tool
 from ..weights_files import known_values
 from .test_end_to_end import env
-from .test_frames import write_frames
+from .test_frames import R50_CONFIG, write_frames
 
 TOOL = osp.join(ROOT, 'tools', 'extract_features.py')
 # a one-stage ResNet-18 on 32x32 crops: the model of the ResNet-50 config
-CONFIG = '''
-_base_ = ['{root}/configs/rulstm_epic_glvn_tsn_r50_frames.py']
-pipeline = [
-    dict(type='LoadAnticipationFrames', clip_len=1),
-    dict(type='Resize', scale=(-1, 40)),
-    dict(type='CenterCrop', crop_size=32),
-    dict(type='FormatShape', input_format='NCHW'),
-    dict(type='PackActionInputs', collect_keys=('imgs', ),
-         meta_keys=('segment_id', 'video_id'))
-]
-test_dataloader = dict(dataset=dict(pipeline=pipeline))
+CONFIG = R50_CONFIG + '''
 model = dict(backbones=dict(imgs=dict(backbone=dict(
     depth=18, num_stages=1, out_indices=(0, ), strides=(1, ),
     dilations=(1, ), pretrained=None))))
