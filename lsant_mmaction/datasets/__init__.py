@@ -4,11 +4,13 @@ from .anticipation_feature_dataset import (AnticipationFeatureDataset,
 from .epic_kitchens100_feature_dataset import EpicKitchens100FeatureDataset
 from .rulstm_layout_feature_dataset import RULSTMLayoutFeatureDataset
 from .stack_collate import PickledSamples, StackedTensors, stack_collate
-from .transforms import LoadAnticipationFrames, LoadLMDBFeatures
+from .transforms import (LoadAnticipationFrames, LoadAnticipationVideoFrames,
+                         LoadLMDBFeatures)
 
 __all__ = [
     'AnticipationFeatureDataset', 'EgteaGazeFeatureDataset',
     'EpicKitchens55FeatureDataset', 'EpicKitchens100FeatureDataset',
-    'LoadAnticipationFrames', 'LoadLMDBFeatures', 'PickledSamples',
+    'LoadAnticipationFrames', 'LoadAnticipationVideoFrames',
+    'LoadLMDBFeatures', 'PickledSamples',
     'RULSTMLayoutFeatureDataset', 'StackedTensors', 'stack_collate'
 ]

@@ -21,8 +21,11 @@ class AnticipationFeatureDataset(BaseActionDataset):
     ``verb_label`` and ``noun_label`` (-1 for unlabelled test splits) and,
     added on access, ``feature_root`` (``data_root`` joined with
     ``data_prefix['features']``) where :class:`LoadLMDBFeatures` finds the
-    LMDBs, or ``frames_root`` (``data_prefix['frames']``) where
-    :class:`LoadAnticipationFrames` finds the video frame folders.
+    LMDBs, ``frames_root`` (``data_prefix['frames']``) where
+    :class:`LoadAnticipationFrames` finds the video frame folders, or
+    ``videos_root`` (``data_prefix['videos']``) where
+    :class:`LoadAnticipationVideoFrames` finds the video files, and
+    ``grid_fps``, the frame rate of the frame numbers.
     Segments with no valid frame are dropped (as in RU-LSTM) and listed in
     ``dropped_ids``. Segment ids are integers (EK55, EGTEA) or strings
     (EK100), as :data:`~lsant_mmaction.layout.SEGMENT_ID_TYPES` says for
@@ -58,8 +61,9 @@ class AnticipationFeatureDataset(BaseActionDataset):
         num_nouns (int): Number of noun classes.
         data_root (str): Root of the dataset. Defaults to ``''``.
         data_prefix (dict): ``features``: folder holding one LMDB per
-            modality, and/or ``frames``: folder holding one frame folder per
-            video, relative to ``data_root``. Defaults to
+            modality, ``frames``: folder holding one frame folder per video,
+            and/or ``videos``: folder holding the video files, relative to
+            ``data_root``. Defaults to
             ``dict(features='')``.
         actions_file (str): RU-LSTM ``actions.csv``, relative to
             ``data_root``. Defaults to ``'actions.csv'``.
@@ -285,11 +289,15 @@ class AnticipationFeatureDataset(BaseActionDataset):
 
     def get_data_info(self, idx: int) -> dict:
         """Data info of one segment, with the folders of its inputs
-        (``feature_root``, ``frames_root``; ``data_root`` when the prefix is
-        not given)."""
+        (``feature_root``, ``frames_root``, ``videos_root``; ``data_root``
+        when the prefix is not given) and the grid's frame rate
+        (``grid_fps``)."""
         info = super().get_data_info(idx)
-        info['feature_root'] = self.data_prefix.get('features', self.data_root)
-        info['frames_root'] = self.data_prefix.get('frames', self.data_root)
+        for key, prefix in (('feature_root', 'features'),
+                            ('frames_root', 'frames'),
+                            ('videos_root', 'videos')):
+            info[key] = self.data_prefix.get(prefix, self.data_root)
+        info['grid_fps'] = self.grid.fps
         return info
 
 
