@@ -8,6 +8,7 @@ from mmaction.registry import MODELS
 from ..weights_files import (assert_holds, no_network,
                              write_recognizer_checkpoint,
                              write_torchvision_resnet)
+from .two_rules import assert_causal, assert_independent, per_step_anticipator
 
 TINY_RESNET = dict(type='ResNet', depth=18, num_stages=1, out_indices=(0, ),
                    strides=(1, ), dilations=(1, ), pretrained=None)
@@ -199,50 +200,14 @@ STEPS = 14
 
 def tiny_anticipator(mode):
     """An Anticipator (PerStepBackbone in ``mode`` + LSTM head), in eval
-    mode: BatchNorm with its running statistics, no dropout."""
+    mode, with chunks of 9 steps."""
     backbone, _, dim = MODES[mode]
-    model = MODELS.build(dict(
-        type='Anticipator', modalities=('imgs', ),
-        backbones=dict(imgs=dict(type='PerStepBackbone', backbone=backbone,
-                                 random_init=True, chunk_size=9)),
-        cls_head=dict(type='LSTMAnticipationHead', num_classes=5,
-                      in_channels=dim, hidden_channels=8,
-                      modalities=('imgs', ))))
-    model.init_weights()
-    return model.eval()
+    return per_step_anticipator(backbone, dim, chunk_size=9)
 
 
 def steps_input(mode, batch=2, seed=0):
     gen = torch.Generator().manual_seed(seed)
     return torch.randn((batch, STEPS) + MODES[mode][1], generator=gen)
-
-
-@torch.no_grad()
-def assert_causal(fn, x, t, out=None):
-    """``fn``'s outputs (B, S, ...) for the last S steps of ``x`` (B, T,
-    ...): those at steps <= t are bit-identical when every input of the
-    steps after t changes (and some later output does change). ``out``:
-    ``fn(x)`` if already known."""
-    out = fn(x) if out is None else out
-    later = x.clone()
-    later[:, t + 1:] = torch.randn_like(later[:, t + 1:])
-    changed = fn(later)
-    first = x.shape[1] - out.shape[1]  # the step of output 0
-    assert torch.equal(out[:, :t + 1 - first], changed[:, :t + 1 - first])
-    assert not torch.equal(out[:, t + 1 - first:],
-                           changed[:, t + 1 - first:])
-
-
-@torch.no_grad()
-def assert_independent(fn, x, b, out=None):
-    """Changing sample ``b`` changes its outputs and no other's."""
-    out = fn(x) if out is None else out
-    other = x.clone()
-    other[b] = torch.randn_like(other[b])
-    changed = fn(other)
-    keep = [i for i in range(len(x)) if i != b]
-    assert torch.equal(out[keep], changed[keep])
-    assert not torch.equal(out[b], changed[b])
 
 
 @pytest.mark.parametrize('mode', [FRAME, CLIP, SHIFT])
