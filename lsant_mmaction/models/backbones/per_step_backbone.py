@@ -1,7 +1,7 @@
 """Any mmaction backbone applied to every step of the time grid."""
 import logging
 from functools import partial
-from typing import List, Optional
+from typing import List, Optional, Tuple
 
 import torch
 from mmengine.logging import print_log
@@ -15,6 +15,20 @@ from ...engine.checkpoint import load_every_tensor, pretrained_checkpoints
 # mmaction clip backbones built of 2D convolutions: they take a clip
 # (N, C, L, H, W) and fold its frames into the batch themselves
 _CLIP_MODELS_OF_2D_CONVS = ('C2D', 'TimeSformer')
+# backbones that take both: OmniResNet's forward runs an image (N, C, H, W)
+# through its 3D weights (forward_2d), a clip (N, C, L, H, W) as a 3D model
+_IMAGE_AND_CLIP_MODELS = ('OmniResNet', )
+# backbones whose outputs are parallel pathways over one clip, not stages of
+# one network: SlowFast's (slow, fast). Each is pooled and they are
+# concatenated, fast first, as mmaction's SlowFastHead does; the last alone
+# would drop the slow pathway (and leave it untrained)
+_TWO_PATHWAY_MODELS = ('ResNet3dSlowFast', )
+# flags that only say how to read the backbone's ``pretrained``; some
+# mmaction backbones read it even when it is None and fail (ResNetTSM,
+# MobileNetV2TSM, SwinTransformer3D with ``pretrained2d``: TypeError;
+# UniFormerV2 with ``clip_pretrained``: an assert), so without a
+# ``pretrained`` they are turned off
+_PRETRAINED_READERS = ('pretrained2d', 'clip_pretrained')
 
 FRAME = '2d frame'
 CLIP = '3d clip'
@@ -29,16 +43,23 @@ _HOW = {
 }
 
 
+def _is_one_of(backbone: torch.nn.Module, names: tuple) -> bool:
+    return any(cls.__name__ in names for cls in type(backbone).__mro__)
+
+
 def backbone_mode(backbone: torch.nn.Module) -> Optional[str]:
     """How a backbone sees the time grid: :data:`SHIFT` (it has
     ``num_segments``: TSM, TIN, TANet, MobileOneTSM), :data:`CLIP` (3D
     convolutions, or a clip model of 2D ones such as C2D, TimeSformer),
-    :data:`FRAME` (2D convolutions only), or None when its modules do not
-    tell (no convolution, or both kinds): the input's dimensions decide."""
+    :data:`FRAME` (2D convolutions only), or None when the input's
+    dimensions decide: a backbone that takes both images and clips
+    (OmniResNet), or one whose modules do not tell (no convolution, or
+    both kinds)."""
     if getattr(backbone, 'num_segments', None) is not None:
         return SHIFT
-    if any(cls.__name__ in _CLIP_MODELS_OF_2D_CONVS
-           for cls in type(backbone).__mro__):
+    if _is_one_of(backbone, _IMAGE_AND_CLIP_MODELS):
+        return None
+    if _is_one_of(backbone, _CLIP_MODELS_OF_2D_CONVS):
         return CLIP
     kinds = {kind for m in backbone.modules()
              for kind in (torch.nn.Conv2d, torch.nn.Conv3d)
@@ -47,6 +68,26 @@ def backbone_mode(backbone: torch.nn.Module) -> Optional[str]:
         return CLIP
     if kinds == {torch.nn.Conv2d}:
         return FRAME
+    return None
+
+
+def fixed_clip_length(
+        backbone: torch.nn.Module) -> Optional[Tuple[str, int]]:
+    """``(setting, L)`` when a clip backbone fixes at build time the number
+    of frames of the clips it takes, else None.
+
+    TimeSformer keeps ``num_frames`` (its time embedding is for that many
+    frames); UniFormerV2 has ``t_size``, which it does not keep: its
+    transformer's ``T`` frames times conv1's temporal stride. UniFormerV2
+    (and TimeSformer's ``space_only``) regroup the N x L frames of a batch
+    into clips of that length, so clips of another length would be mixed
+    with their neighbours (other steps, other samples) without an error.
+    """
+    if _is_one_of(backbone, ('UniFormerV2', )):
+        return 't_size', backbone.transformer.T * backbone.conv1.stride[0]
+    frames = getattr(backbone, 'num_frames', None)
+    if isinstance(frames, int):
+        return 'num_frames', frames
     return None
 
 
@@ -60,10 +101,14 @@ class PerStepBackbone(BaseModule):
 
     - **2D frame** (``ResNet``, ``MobileNetV2``...): one frame per step,
       input ``(B, T, C, H, W)`` (``FormatShape`` ``'NCHW'``, clip_len 1).
-    - **3D clip** (``X3D``, ``ResNet3dSlowOnly``, I3D, ``C3D``, ``C2D``...):
+    - **3D clip** (``X3D``, ``ResNet3dSlowOnly``, I3D, ``C3D``, ``C2D``,
+      ``ResNet3dSlowFast``, ``TimeSformer``, ``MViT``, ``UniFormerV2``...):
       a clip of L frames ending at each step (what
       :class:`LoadAnticipationFrames` reads), input ``(B, T, C, L, H, W)``
-      (``'NCTHW'``).
+      (``'NCTHW'``). A backbone built for one clip length (TimeSformer's
+      ``num_frames``, UniFormerV2's ``t_size``: :func:`fixed_clip_length`)
+      takes clips of exactly that length.
+      ``OmniResNet`` takes clips or single frames: the input decides.
     - **Temporal shift** (``ResNetTSM``, ``MobileNetV2TSM``,
       ``MobileOneTSM``, ``ResNetTIN``, ``TANet``: any backbone with
       ``num_segments``): these mix features between the ``num_segments``
@@ -85,9 +130,13 @@ class PerStepBackbone(BaseModule):
     as in any mmaction recognizer. ``chunk_size`` splits the B x T steps
     between steps only, never inside a clip.
 
-    The backbone's output (the last one if it returns several) is averaged
-    over every axis but channels (and, in temporal-shift mode, over the
-    clip's frames), giving ``(B, T, D)`` for the anticipation head.
+    The backbone's output is averaged over every axis but channels (and, in
+    temporal-shift mode, over the clip's frames), giving ``(B, T, D)`` for
+    the anticipation head. Of several outputs (``out_indices``,
+    ``out_scales``) the last is taken, nested ones too (MViT's last stage
+    is ``[patch_token, cls_token]``: its class token, as ``MViTHead``);
+    the two pathways of ``ResNet3dSlowFast`` are each pooled and
+    concatenated, fast then slow (``D`` = both widths), as ``SlowFastHead``.
 
     Pre-trained weights are named in one place: the backbone's own
     ``pretrained`` (e.g. a torchvision ResNet file or URL) or ``Pretrained``
@@ -97,10 +146,11 @@ class PerStepBackbone(BaseModule):
     ignored). :meth:`init_weights` loads them and fails, naming the source,
     when they cannot be read or leave any backbone tensor unset. A backbone
     without named weights is an error there unless ``random_init=True``.
-    (mmaction's ``pretrained2d=True``, the TSM default, would read
-    ``pretrained`` as a 2D checkpoint even when it is None: without a
-    ``pretrained`` file it is turned off, so ``init_cfg`` weights and
-    ``random_init`` work.)
+    (mmaction's ``pretrained2d=True``, the default of TSM and Swin, would
+    read ``pretrained`` as a 2D checkpoint even when it is None, and
+    UniFormerV2's ``clip_pretrained=True`` as the name of a CLIP model:
+    without a ``pretrained`` both are turned off, so ``init_cfg`` weights
+    and ``random_init`` work.)
 
     Args:
         backbone (dict): Any MODELS backbone (``ResNet``, ``ResNetTSM``,
@@ -145,6 +195,10 @@ class PerStepBackbone(BaseModule):
                 raise ValueError(
                     f'PerStepBackbone: {kind} num_segments must be a '
                     f'positive int, got {self.num_segments!r}')
+        # the clip length the backbone was built for, if it fixes one
+        self.clip_length = (None if self.mode == SHIFT else
+                            fixed_clip_length(self.backbone))
+        self.two_pathways = _is_one_of(self.backbone, _TWO_PATHWAY_MODELS)
         sources = self._named_weights()
         if len(sources) > 1:
             raise ValueError(
@@ -154,11 +208,10 @@ class PerStepBackbone(BaseModule):
             raise ValueError(
                 f'PerStepBackbone: random_init=True, but {sources[0][0]} '
                 f'names the pretrained weights {sources[0][1]!r}; drop one')
-        if (getattr(self.backbone, 'pretrained2d', False)
-                and not getattr(self.backbone, 'pretrained', None)):
-            # mmaction's TSM init_weights with pretrained2d=True loads
-            # self.pretrained as a 2D checkpoint, None included (TypeError)
-            self.backbone.pretrained2d = False
+        if not getattr(self.backbone, 'pretrained', None):
+            for flag in _PRETRAINED_READERS:  # would read pretrained=None
+                if getattr(self.backbone, flag, False):
+                    setattr(self.backbone, flag, False)
         if frozen:
             self.backbone.requires_grad_(False)
 
@@ -251,6 +304,24 @@ class PerStepBackbone(BaseModule):
             raise ValueError(
                 f'PerStepBackbone: {kind} is a {self.mode} backbone, which '
                 f'takes {_HOW[self.mode]}; got {tuple(x.shape)}')
+        if (self.clip_length is not None and x.dim() == 6
+                and x.shape[3] != self.clip_length[1]):
+            setting, length = self.clip_length
+            raise ValueError(
+                f'PerStepBackbone: {kind} is built for clips of {length} '
+                f'frames ({setting}={length}); got clips of {x.shape[3]} '
+                f'frames, input {tuple(x.shape)}. Set LoadAnticipationFrames '
+                f'clip_len={length} (or {setting} to clip_len)')
+
+    def _pool(self, out: torch.Tensor) -> torch.Tensor:
+        """``(N, C)``: a backbone output ``(N, C, ...)`` averaged over all
+        but its channels."""
+        if not torch.is_tensor(out) or out.dim() < 2:
+            raise ValueError(
+                f'{type(self.backbone).__name__} returned '
+                f'{getattr(out, "shape", type(out).__name__)}: cannot pool '
+                'it to one vector per step (expected (N, C, ...))')
+        return out.flatten(2).mean(-1) if out.dim() > 2 else out
 
     def _run(self, x: torch.Tensor) -> torch.Tensor:
         """``(N, D)`` features of N steps' frames or clips."""
@@ -258,14 +329,12 @@ class PerStepBackbone(BaseModule):
         if self.mode == SHIFT:  # (N, L, C, H, W) -> (N*L, C, H, W)
             x = x.flatten(0, 1)
         out = self.backbone(x)
-        if isinstance(out, (tuple, list)):
-            out = out[-1]
-        if not torch.is_tensor(out) or out.dim() < 2:
-            raise ValueError(
-                f'{type(self.backbone).__name__} returned '
-                f'{getattr(out, "shape", type(out).__name__)}: cannot pool '
-                'it to one vector per step (expected (N, C, ...))')
-        out = out.flatten(2).mean(-1) if out.dim() > 2 else out  # (N', C)
+        if self.two_pathways:  # (slow, fast) -> (N', C_fast + C_slow)
+            out = torch.cat([self._pool(o) for o in reversed(out)], 1)
+        else:
+            while isinstance(out, (tuple, list)):  # stages, MViT's tokens
+                out = out[-1]
+            out = self._pool(out)  # (N', C)
         if self.mode == SHIFT:
             # the clip's frames (halved by TSM's temporal_pool): consensus
             out = out.view(steps, -1, out.shape[-1]).mean(1)
