@@ -6,8 +6,12 @@
         --ann-files data/ek55/training.csv data/ek55/validation.csv
 
 The config names the backbone (``model.backbones.imgs``, a
-``PerStepBackbone``) and the frame pipeline (its test pipeline, applied to
-one step at a time); CKPT gives the weights: a checkpoint of the config's
+``PerStepBackbone``) and the frame pipeline (its test pipeline, the frames
+of one video at a time as the steps of one sample); the pipeline reads
+raw frames (``LoadAnticipationFrames``: pass the frame folders with
+``--frames``) or video files (``LoadAnticipationVideoFrames``: the video
+folder with ``--videos``; frame numbers count frames at the time grid's
+rate, as in training). CKPT gives the weights: a checkpoint of the config's
 model, or ``none`` for the pre-trained weights the config names (the
 backbone's ``pretrained``/``init_cfg``, e.g. ImageNet). The tool prints
 where the weights came from; weights that do not load (missing file, no
@@ -19,7 +23,8 @@ e.g. a local copy of the weights on a machine without network:
 Keys are ``{video}_frame_{frame:010d}.jpg``, values raw float32: the feature
 datasets read the result unchanged. By default only the frames of the time
 grid of the segments in ``--ann-files`` are extracted (as RU-LSTM's reduced
-LMDBs); ``--all-frames`` extracts every frame found. Frames already in the
+LMDBs); ``--all-frames`` extracts every frame found (of a video: every
+grid frame it holds). Frames already in the
 LMDB are skipped, so an interrupted run resumes where it stopped. A run
 that fails before it has written any feature removes the LMDB folder when
 it created it (no empty LMDB is left behind to be mistaken for a result).
@@ -58,6 +63,7 @@ cannot be resumed, only overwritten.
 """
 import argparse
 import hashlib
+import itertools
 import json
 import os
 import os.path as osp
@@ -78,6 +84,9 @@ from lsant_mmaction.engine.cli import CfgOptionsAction
 # The key of the extraction record: never a frame key (those end in .jpg)
 RECORD_KEY = b'__lsant_mmaction_extraction__'
 RECORD_VERSION = 1
+# the frame loaders of a test pipeline, and the option naming their folder
+LOADERS = {'LoadAnticipationFrames': '--frames',
+           'LoadAnticipationVideoFrames': '--videos'}
 
 
 def parse_args(argv=None):
@@ -87,14 +96,19 @@ def parse_args(argv=None):
         epilog=__doc__.split('\n', 2)[2])
     parser.add_argument('config', help='config with the backbone')
     parser.add_argument('checkpoint', help="checkpoint, or 'none'")
-    parser.add_argument('--frames', required=True,
-                        help='folder with one frame folder per video')
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument('--frames',
+                        help='folder with one frame folder per video (a '
+                        'config reading frames: LoadAnticipationFrames)')
+    source.add_argument('--videos',
+                        help='folder with the video files (a config reading '
+                        'videos: LoadAnticipationVideoFrames)')
     parser.add_argument('--out', required=True, help='output LMDB folder')
     which = parser.add_mutually_exclusive_group(required=True)
     which.add_argument('--ann-files', nargs='+',
                        help='segment CSVs whose time-grid frames to extract')
     which.add_argument('--all-frames', action='store_true',
-                       help='extract every frame of every video folder')
+                       help='extract every frame of every video (folder)')
     parser.add_argument('--modality', default='imgs',
                         help='backbone modality in the config (imgs)')
     parser.add_argument('--batch-size', type=int, default=32)
@@ -139,6 +153,24 @@ def all_frames(root, filename_tmpl):
                 match = pattern.match(name)
                 if match:
                     frames.add((video, int(match.group(1))))
+    return frames
+
+
+def all_video_frames(root, loader, grid: TimeGrid):
+    """Every grid frame (at the grid's rate) of every video file under
+    ``root`` matching the loader's ``filename_tmpl``."""
+    pattern = re.compile('^' + re.escape(loader.filename_tmpl).replace(
+        r'\{video\}', '(.+)') + '$')
+    frames = set()
+    for folder, _, names in sorted(os.walk(root)):
+        for name in sorted(names):
+            path = osp.join(folder, name)
+            match = pattern.match(osp.relpath(path, root))
+            if match:
+                _, total, fps = loader.open(path)
+                count = loader.grid_frame_count(total, fps, grid.fps)
+                frames.update((match.group(1), f)
+                              for f in range(1, count + 1))
     return frames
 
 
@@ -326,15 +358,22 @@ def build(args):
                                 precision(model, args)),
         made_by=dict(weights=source, config=osp.abspath(args.config)))
     pipeline = cfg.test_dataloader.dataset.pipeline
-    template = next((t.get('filename_tmpl', 'frame_{:010d}.jpg')
-                     for t in pipeline
-                     if t['type'] == 'LoadAnticipationFrames'), None)
-    if template is None:
-        raise ValueError(f'{args.config}: the test pipeline does not load '
-                         'frames (LoadAnticipationFrames)')
+    loaders = [t for t in pipeline if t['type'] in LOADERS]
+    if not loaders:
+        raise ValueError(f'{args.config}: the test pipeline loads no frames '
+                         f'({" or ".join(LOADERS)})')
+    from mmaction.registry import TRANSFORMS
+    loader = TRANSFORMS.build(loaders[0])
+    wants = LOADERS[loaders[0]['type']]
+    given = '--videos' if args.videos else '--frames'
+    if wants != given:
+        raise ValueError(
+            f'{args.config}: the test pipeline reads '
+            f'{wants[2:]} ({loaders[0]["type"]}): pass {wants} instead of '
+            f'{given}')
     # the grid of the config's dataset (as AnticipationFeatureDataset takes it)
     grid = TimeGrid(**(cfg.test_dataloader.dataset.get('time_grid') or {}))
-    return model, Compose(pipeline), template, grid, record
+    return model, Compose(pipeline), loader, grid, record
 
 
 def amp_dtype(model, args):
@@ -353,26 +392,32 @@ def precision(model, args) -> str:
 
 
 @torch.no_grad()
-def extract(model, pipeline, modality, frames_root, batch, dtype=None):
-    """Features ``(N, D)`` of a batch of ``(video, frame)``, float32
-    (the backbone under autocast to ``dtype`` when given)."""
-    samples = [
-        pipeline(
-            dict(frames_root=frames_root, video_id=video,
-                 frame_inds=np.array([frame]), segment_id=f'{video}:{frame}'))
-        for video, frame in batch
-    ]
-    data = model.data_preprocessor(
-        dict(inputs={modality: [s['inputs'][modality] for s in samples]},
-             data_samples=[s['data_samples'] for s in samples]))
-    inputs = data['inputs'][modality]
+def extract(model, pipeline, modality, root, batch, grid, dtype=None):
+    """Features ``(N, D)`` of a batch of ``(video, frame)`` sorted by video,
+    float32 (the backbone under autocast to ``dtype`` when given).
+
+    The frames of one video go through the pipeline as the steps of one
+    sample (one video read); the backbone runs on every step of the batch
+    at once, each step on its own frame or clip (PerStepBackbone's
+    contract), so the grouping changes no feature."""
+    inputs = []
+    for video, group in itertools.groupby(batch, key=lambda f: f[0]):
+        frames = np.array([frame for _, frame in group])
+        packed = pipeline(dict(
+            frames_root=root, videos_root=root, grid_fps=grid.fps,
+            video_id=video, frame_inds=frames,
+            segment_id=f'{video} frames {frames[0]}-{frames[-1]}'))
+        inputs.append(model.data_preprocessor(dict(
+            inputs={modality: [packed['inputs'][modality]]},
+            data_samples=[packed['data_samples']]))['inputs'][modality])
+    inputs = torch.cat(inputs, 1)  # (1, N, C, [L,] H, W)
     with torch.autocast(inputs.device.type, dtype=dtype,
                         enabled=dtype is not None):
-        feats = model.backbones[modality](inputs)  # (N, 1, D)
-    return feats[:, 0].float().cpu().numpy()
+        feats = model.backbones[modality](inputs)  # (1, N, D)
+    return feats[0].float().cpu().numpy()
 
 
-def write_features(env, args, model, pipeline, wanted):
+def write_features(env, args, model, pipeline, grid, wanted):
     """Extract the frames of ``wanted`` not yet in the LMDB; returns the
     vector size (None when there was nothing to do)."""
     from mmengine.utils import ProgressBar
@@ -391,8 +436,8 @@ def write_features(env, args, model, pipeline, wanted):
     dim = None
     for start in range(0, len(todo), args.batch_size):
         batch = todo[start:start + args.batch_size]
-        feats = extract(model, pipeline, args.modality, args.frames, batch,
-                        dtype)
+        feats = extract(model, pipeline, args.modality,
+                        args.videos or args.frames, batch, grid, dtype)
         dim = feats.shape[1]
         with env.begin(write=True) as txn:  # one commit per batch: resumable
             for (video, frame), feat in zip(batch, feats):
@@ -412,16 +457,23 @@ def frame_entries(env) -> int:
 
 def main(argv=None):
     args = parse_args(argv)
-    model, pipeline, template, grid, record = build(args)
-    if not osp.isdir(args.frames):
-        raise FileNotFoundError(f'frames folder not found: {args.frames}')
-    wanted = (all_frames(args.frames, template) if args.all_frames else
-              grid_frames(args.ann_files, grid))
+    model, pipeline, loader, grid, record = build(args)
+    root = args.videos or args.frames
+    if not osp.isdir(root):
+        raise FileNotFoundError(
+            f'{"videos" if args.videos else "frames"} folder not found: '
+            f'{root}')
+    if args.ann_files:
+        wanted = grid_frames(args.ann_files, grid)
+    elif args.videos:
+        wanted = all_video_frames(root, loader, grid)
+    else:
+        wanted = all_frames(root, loader.filename_tmpl)
     created = not osp.exists(args.out)
     env = lmdb.open(args.out, map_size=int(args.map_size_gb * 2**30))
     try:
         print(claim_lmdb(env, args.out, record, args.overwrite))
-        dim = write_features(env, args, model, pipeline, wanted)
+        dim = write_features(env, args, model, pipeline, grid, wanted)
     except BaseException:
         features = frame_entries(env)
         env.close()

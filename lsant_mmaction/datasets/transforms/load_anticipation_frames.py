@@ -1,6 +1,6 @@
 """Read the video frames of a segment's time grid (raw frames or videos)."""
 import os.path as osp
-from typing import List
+from typing import List, Tuple
 
 import mmcv
 import numpy as np
@@ -172,33 +172,54 @@ class LoadAnticipationVideoFrames(LoadAnticipationFrames):
         return osp.join(results['videos_root'],
                         self.filename_tmpl.format(video=results['video_id']))
 
-    def read(self, results: dict, frames: np.ndarray) -> List[np.ndarray]:
-        path = self.video_path(results)
-        where = f'(segment {results.get("segment_id")})'
+    def open(self, path: str, where: str = '') -> Tuple[dict, int, float]:
+        """``(reader results, frame count, frame rate)`` of a video file,
+        by the decoder's init transform; errors name ``path`` and
+        ``where``."""
+        where = f' {where}' if where else ''
         if not exists(path):
-            raise FileNotFoundError(f'video not found: {path} {where}')
+            raise FileNotFoundError(f'video not found: {path}{where}')
         try:
             video = self.init(dict(filename=path))
         except Exception as err:  # each reader fails in its own way
-            raise ValueError(f'unreadable video: {path} {where}: '
+            raise ValueError(f'unreadable video: {path}{where}: '
                              f'{self.decoder}: {type(err).__name__}: '
                              f'{err}') from None
-        total, fps = int(video['total_frames'] or 0), _video_fps(
-            self.decoder, video)
+        total = int(video['total_frames'] or 0)
+        fps = _video_fps(self.decoder, video)
         if total < 1:
-            raise ValueError(f'unreadable video: {path} {where}: '
+            raise ValueError(f'unreadable video: {path}{where}: '
                              f'{self.decoder} finds no frame in it')
         if not fps > 0:
             raise ValueError(
-                f'{path} {where}: {self.decoder} cannot tell its frame rate '
+                f'{path}{where}: {self.decoder} cannot tell its frame rate '
                 f'({fps:g} fps), so the grid\'s frames cannot be located in '
                 "it; try another decoder (LoadAnticipationVideoFrames "
                 "decoder='decord', 'pyav' or 'opencv')")
-        grid_fps = float(results['grid_fps'])
+        return video, total, fps
+
+    @staticmethod
+    def video_indices(frames: np.ndarray, fps: float,
+                      grid_fps: float) -> np.ndarray:
+        """Video frame indices (from 0) of grid frame numbers (from 1)."""
+        frames = np.asarray(frames, np.int64)
         if abs(fps - grid_fps) <= 1e-4 * grid_fps:
-            inds = frames - 1
-        else:
-            inds = np.rint((frames - 1) * (fps / grid_fps)).astype(np.int64)
+            return frames - 1
+        return np.rint((frames - 1) * (fps / grid_fps)).astype(np.int64)
+
+    def grid_frame_count(self, total: int, fps: float,
+                         grid_fps: float) -> int:
+        """How many grid frames (1, 2, ...) a video of ``total`` frames at
+        ``fps`` holds."""
+        frames = np.arange(1, int(total * grid_fps / fps) + 3)
+        return int((self.video_indices(frames, fps, grid_fps) < total).sum())
+
+    def read(self, results: dict, frames: np.ndarray) -> List[np.ndarray]:
+        path = self.video_path(results)
+        where = f'(segment {results.get("segment_id")})'
+        video, total, fps = self.open(path, where)
+        grid_fps = float(results['grid_fps'])
+        inds = self.video_indices(frames, fps, grid_fps)
         if inds.max() >= total:
             i = int(inds.argmax())
             raise ValueError(
