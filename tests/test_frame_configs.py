@@ -1,12 +1,15 @@
 """The frame configs' backbones get the pre-trained weights they name: from
 a local file via the override their comments give, or an error naming the
-source when those weights are unavailable."""
+source when those weights are unavailable; their pipelines and normaliser
+give the backbone's mode the input it takes."""
 import os.path as osp
 
 import pytest
 from mmengine.config import Config
 
 from mmaction.registry import MODELS
+
+from lsant_mmaction.models.backbones.per_step_backbone import FRAME, SHIFT
 
 from .conftest import ROOT
 from .weights_files import (assert_holds, no_network,
@@ -19,6 +22,10 @@ FRAME_CONFIGS = [
      'model.backbones.imgs.backbone.pretrained', write_torchvision_resnet),
     ('lstm_epic_glvn_x3d_frames.py',
      'model.backbones.imgs.init_cfg.checkpoint', write_recognizer_checkpoint),
+    ('lstm_epic_glvn_tsm_r50_frames.py',
+     'model.backbones.imgs.init_cfg.checkpoint', write_recognizer_checkpoint),
+    ('lstm_custom_glvn_frames.py',
+     'model.backbones.imgs.backbone.pretrained', write_torchvision_resnet),
 ]
 IDS = [c[0] for c in FRAME_CONFIGS]
 
@@ -67,3 +74,22 @@ def test_config_weights_unavailable_is_an_error(name, key, write, tmp_path,
     with pytest.raises(RuntimeError, match='cannot load the pretrained '
                        f"weights '{lookup(cfg, key)}' .*URLError"):
         model.init_weights()
+
+
+@pytest.mark.parametrize('name', IDS)
+def test_pipelines_fit_the_backbone_mode(name):
+    cfg, _ = load(name)
+    backbone = MODELS.build(cfg.model.backbones.imgs)  # no weights loaded
+    layout = 'NCHW' if backbone.mode == FRAME else 'NCTHW'
+    assert cfg.model.data_preprocessor.preprocessors.imgs.format_shape == \
+        layout
+    for split in ('train', 'val', 'test'):
+        pipeline = cfg[f'{split}_dataloader'].dataset.pipeline
+        shapes = [t for t in pipeline if t['type'] == 'FormatShape']
+        assert [t['input_format'] for t in shapes] == [layout], split
+        clip_len = pipeline[0]['clip_len']
+        assert pipeline[0]['type'] == 'LoadAnticipationFrames'
+        if backbone.mode == FRAME:
+            assert clip_len == 1
+        if backbone.mode == SHIFT:
+            assert clip_len == backbone.num_segments
