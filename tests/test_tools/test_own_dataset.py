@@ -64,28 +64,47 @@ def write_toy_dataset(root: str, rng: np.random.Generator) -> None:
     env.close()
 
 
+def copy_configs(work, base: str, edits, experiment: str) -> None:
+    """configs/_base_ and one experiment copied into ``work/configs``, the
+    base's facts set as the README says: each ``(old, new)`` of ``edits``
+    replaces text that must be there."""
+    if not osp.isdir(work / 'configs' / '_base_'):
+        shutil.copytree(osp.join(ROOT, 'configs', '_base_'),
+                        work / 'configs' / '_base_')
+    shutil.copy(osp.join(ROOT, 'configs', experiment), work / 'configs')
+    path = work / 'configs' / '_base_' / 'datasets' / base
+    text = path.read_text()
+    for old, new in edits:
+        assert old in text, old
+        text = text.replace(old, new)
+    path.write_text(text)
+
+
+# the facts of the toy dataset, in both custom bases
+FACTS = (("'data/my_dataset/'", "'data/workshop/'"),
+         ('num_classes = 100', f'num_classes = {len(ACTIONS)}'),
+         ('num_verbs = 20', f'num_verbs = {len(VERBS)}'),
+         ('num_nouns = 40', f'num_nouns = {len(NOUNS)}'),
+         ("glove='glove-wiki-gigaword-300'",
+          "glove=data_root + 'vectors.txt'"))
+
+
+# a small head, data loaded in the test's process
+FAST = ['model.cls_head.hidden_channels=32'] + [
+    f'{split}_dataloader.{key}' for split in ('train', 'val', 'test')
+    for key in ('num_workers=0', 'persistent_workers=False')
+]
+
+
 @pytest.fixture(scope='module')
 def workshop(tmp_path_factory):
     """The toy dataset and a copy of configs/ edited as the README says."""
     work = tmp_path_factory.mktemp('own')
     data = str(work / 'data' / 'workshop')
     write_toy_dataset(data, np.random.default_rng(0))
-    shutil.copytree(osp.join(ROOT, 'configs', '_base_'),
-                    work / 'configs' / '_base_')
-    shutil.copy(osp.join(ROOT, 'configs', 'lstm_custom_glvn.py'),
-                work / 'configs')
-    base = work / 'configs' / '_base_' / 'datasets' / 'custom_features.py'
-    text = base.read_text()
-    for old, new in (("'data/my_dataset/'", "'data/workshop/'"),
-                     ('num_classes = 100', f'num_classes = {len(ACTIONS)}'),
-                     ('num_verbs = 20', f'num_verbs = {len(VERBS)}'),
-                     ('num_nouns = 40', f'num_nouns = {len(NOUNS)}'),
-                     ('dict(rgb=1024)', f'dict(rgb={DIM})'),
-                     ("glove='glove-wiki-gigaword-300'",
-                      "glove=data_root + 'vectors.txt'")):
-        assert old in text, old
-        text = text.replace(old, new)
-    base.write_text(text)
+    copy_configs(work, 'custom_features.py',
+                 FACTS + (('dict(rgb=1024)', f'dict(rgb={DIM})'), ),
+                 'lstm_custom_glvn.py')
     experiment = work / 'configs' / 'lstm_custom_glvn.py'
     experiment.write_text(experiment.read_text().replace(
         'in_channels=1024', f'in_channels={DIM}'))
@@ -112,10 +131,7 @@ def test_every_prior_builds_from_the_own_files(workshop):
 def test_train_and_test_on_the_own_dataset(workshop):
     work, _ = workshop
     config = osp.join('configs', 'lstm_custom_glvn.py')
-    fast = ['train_cfg.max_epochs=2', 'model.cls_head.hidden_channels=32'] + [
-        f'{split}_dataloader.{key}' for split in ('train', 'val', 'test')
-        for key in ('num_workers=0', 'persistent_workers=False')
-    ]
+    fast = FAST + ['train_cfg.max_epochs=2']
     out = run_tool([osp.join(ROOT, 'tools', 'train.py'), config,
                     '--work-dir', 'work', '--seed', '0', '--cfg-options']
                    + fast, cwd=work, env=env())
