@@ -37,8 +37,8 @@ FEATURES_CONFIG = osp.join('configs', 'lstm_custom_glvn.py')
 @pytest.fixture(scope='module')
 def videos(tmp_path_factory):
     """The toy dataset's first segments, one index video per video id (30
-    fps, the grid's), and the two custom bases edited as the README
-    says."""
+    fps, the grid's), and the custom bases edited as the README says: the
+    dataset's facts in custom_features.py, videos in custom_frames.py."""
     work = tmp_path_factory.mktemp('own_videos')
     data = work / 'data' / 'workshop'
     write_toy_dataset(str(data), np.random.default_rng(0))
@@ -53,13 +53,13 @@ def videos(tmp_path_factory):
             last = int(segments.start_frames[
                 np.asarray(segments.videos) == video].max())
             write_index_video(data / 'videos' / f'{video}.mp4', last + 5)
-    copy_configs(work, 'custom_frames.py', FACTS + (
-        ('load = frame_load', 'load = video_load'),
-        ('scale=(-1, 256)', 'scale=(-1, 40)'),
-        ('size=224', 'size=32')), 'lstm_custom_glvn_frames.py')
     copy_configs(work, 'custom_features.py',
                  FACTS + (('dict(rgb=1024)', 'dict(rgb=64)'), ),
                  'lstm_custom_glvn.py')
+    copy_configs(work, 'custom_frames.py', (
+        ('load = frame_load', 'load = video_load'),
+        ('scale=(-1, 256)', 'scale=(-1, 40)'),
+        ('size=224', 'size=32')), 'lstm_custom_glvn_frames.py')
     return work
 
 

@@ -1,21 +1,15 @@
 # Your own dataset as raw frames or videos, in the RU-LSTM layout, for a
 # backbone in front of the head (PerStepBackbone; README, "Your own
-# dataset"). Copy this file, then set the facts below:
-#   {data_root}/training.csv validation.csv   id,video,start,end,verb,noun,action
-#   {data_root}/actions.csv                   id,verb,noun,action (header)
-#   {data_root}/verb_classes.csv noun_classes.csv   id,key (header)
+# dataset"). The dataset's facts (data_root, class counts, the annotation
+# files, the priors, the metric) are those of custom_features.py: set them
+# there. Here, where the pictures are (copy and edit):
 #   {data_root}/frames/{video}/frame_{:010d}.jpg   raw frames (load = frame_load)
 #   {data_root}/videos/{video}.mp4            or videos (load = video_load)
 # Frame numbers count from 1 at the time grid's rate (30 fps unless the
 # dataset sets time_grid=dict(fps=...)); a video of another rate is read at
 # the same times.
-dataset_type = 'RULSTMLayoutFeatureDataset'
-data_root = 'data/my_dataset/'
-num_classes = 100  # actions in actions.csv
-num_verbs = 20  # rows of verb_classes.csv
-num_nouns = 40  # rows of noun_classes.csv
-meta_keys = ('segment_id', 'video_id', 'frame_inds', 'verb_label',
-             'noun_label')
+_base_ = ['./custom_features.py']
+meta_keys = {{_base_.meta_keys}}
 
 # What the backbone takes at each step (README, "Any mmaction backbone"):
 # 2D models one frame, 'NCHW'; 3D models a clip of clip_len frames ending
@@ -65,49 +59,13 @@ data_preprocessor = dict(
             std=[58.395, 57.12, 57.375],
             format_shape=input_format)))
 
-# the paper's five priors over your actions; an experiment picks one
-priors = {
-    kind: dict(
-        kind=kind,
-        dataset='epic100',  # the format of actions.csv and the class files
-        actions=data_root + 'actions.csv',
-        verb_classes=data_root + 'verb_classes.csv',
-        noun_classes=data_root + 'noun_classes.csv',
-        train=data_root + 'training.csv',
-        glove='glove-wiki-gigaword-300')  # or a local GloVe .txt file
-    for kind in ('uniform', 'vn', 'te', 'gl', 'glvn')
-}
-
-dataset = dict(
-    type=dataset_type,
-    data_root=data_root,
-    data_prefix=dict(frames='frames', videos='videos'),
-    num_classes=num_classes,
-    num_verbs=num_verbs,
-    num_nouns=num_nouns)
 # 14 frames (or clips) per sample: a small batch (README, "Memory")
+data_prefix = dict(frames='frames', videos='videos')
 train_dataloader = dict(
     batch_size=8,
-    num_workers=2,
-    persistent_workers=True,
-    collate_fn=dict(type='stack_collate'),
-    sampler=dict(type='DefaultSampler', shuffle=True),
-    dataset=dict(dataset, ann_file='training.csv', pipeline=train_pipeline))
+    dataset=dict(data_prefix=data_prefix, pipeline=train_pipeline))
 val_dataloader = dict(
     batch_size=8,
-    num_workers=2,
-    persistent_workers=True,
-    collate_fn=dict(type='stack_collate'),
-    sampler=dict(type='DefaultSampler', shuffle=False),
-    dataset=dict(
-        dataset,
-        ann_file='validation.csv',
-        test_mode=True,
-        pipeline=test_pipeline))
+    dataset=dict(data_prefix=data_prefix, pipeline=test_pipeline))
 test_dataloader = val_dataloader
 
-# top-1/top-5 of verbs, nouns and actions and the class-mean top-5 recall
-# (over every class present) at each anticipation time
-val_evaluator = dict(
-    type='AnticipationMetric', verb_noun=True, all_classes=True)
-test_evaluator = val_evaluator
