@@ -179,6 +179,17 @@ def test_weights_named_once():
               init_cfg=dict(type='Pretrained', checkpoint='b.pth'))
 
 
+def test_weights_loaded_while_built_are_refused():
+    # TANet would load a.pth into its ResNet part before PerStepBackbone
+    # could check it, then wrap the blocks in random temporal modules
+    with pytest.raises(ValueError, match="TANet loads its pretrained 'a.pth' "
+                       "while it is built .* set pretrained=None and name a "
+                       "checkpoint of the whole TANet in PerStepBackbone's "
+                       'init_cfg'):
+        build(dict(type='TANet', depth=50, num_segments=3,
+                   pretrained='a.pth'))
+
+
 # --- the two rules (DESIGN): causality and sample independence, per mode ---
 
 from lsant_mmaction.models.backbones.per_step_backbone import (  # noqa: E402

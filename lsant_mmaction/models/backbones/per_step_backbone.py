@@ -29,6 +29,12 @@ _TWO_PATHWAY_MODELS = ('ResNet3dSlowFast', )
 # UniFormerV2 with ``clip_pretrained``: an assert), so without a
 # ``pretrained`` they are turned off
 _PRETRAINED_READERS = ('pretrained2d', 'clip_pretrained')
+# backbones that load their ``pretrained`` while they are built and then
+# change their modules (TANet: ResNet weights, then its TAM blocks wrap the
+# ResNet blocks, random): their init_weights does nothing, so the weights
+# cannot be checked; a checkpoint of the whole backbone goes in
+# PerStepBackbone's init_cfg instead
+_LOAD_WHILE_BUILT = ('TANet', )
 
 FRAME = '2d frame'
 CLIP = '3d clip'
@@ -177,6 +183,16 @@ class PerStepBackbone(BaseModule):
                  random_init: bool = False,
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(init_cfg=init_cfg)
+        if backbone.get('type') in _LOAD_WHILE_BUILT and backbone.get(
+                'pretrained'):
+            raise ValueError(
+                f"PerStepBackbone: {backbone['type']} loads its pretrained "
+                f"{backbone['pretrained']!r} while it is built (the ResNet "
+                'part only; its temporal modules stay random), so the '
+                'weights cannot be checked: set pretrained=None and name a '
+                f"checkpoint of the whole {backbone['type']} in "
+                "PerStepBackbone's init_cfg=dict(type='Pretrained', "
+                'checkpoint=...)')
         self.backbone = MODELS.build(backbone)
         self.frozen = frozen
         if chunk_size is not None and (not isinstance(chunk_size, int)
