@@ -13,6 +13,9 @@ these files).
 from .class_lists import (MANY_SHOT_RULES, many_shot_classes,
                           read_class_list, read_id_list,
                           read_many_shot_actions)
+from .class_tables import (ClassGroups, ClassNames, ClassSequences,
+                           read_class_groups, read_class_names_list,
+                           read_class_sequences)
 from .csv_files import parse_int, read_columns, read_rows
 from .segments import (ID_TYPES, SEGMENT_COLUMNS, SEGMENT_ID_TYPES, Segments,
                        read_segments)
@@ -24,9 +27,11 @@ from .vocabulary import (VOCABULARIES, ActionVocabulary,
 
 __all__ = [
     'ID_TYPES', 'MANY_SHOT_RULES', 'SEGMENT_COLUMNS', 'SEGMENT_ID_TYPES',
-    'VOCABULARIES', 'ActionVocabulary', 'Segments', 'TimeGrid',
-    'horizon_name', 'many_shot_classes', 'parse_int', 'read_class_list',
-    'read_class_names', 'read_columns', 'read_egtea_vocabulary',
-    'read_epic55_vocabulary', 'read_epic100_vocabulary', 'read_id_list',
-    'read_many_shot_actions', 'read_rows', 'read_segments', 'read_vocabulary'
+    'VOCABULARIES', 'ActionVocabulary', 'ClassGroups', 'ClassNames',
+    'ClassSequences', 'Segments', 'TimeGrid', 'horizon_name',
+    'many_shot_classes', 'parse_int', 'read_class_groups', 'read_class_list',
+    'read_class_names', 'read_class_names_list', 'read_class_sequences',
+    'read_columns', 'read_egtea_vocabulary', 'read_epic55_vocabulary',
+    'read_epic100_vocabulary', 'read_id_list', 'read_many_shot_actions',
+    'read_rows', 'read_segments', 'read_vocabulary'
 ]

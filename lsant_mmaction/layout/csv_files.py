@@ -6,8 +6,8 @@ import os
 from typing import List
 
 
-def read_rows(path: str) -> List[List[str]]:
-    """Read a CSV into rows of stripped strings, skipping blank lines.
+def read_text(path: str) -> str:
+    """The UTF-8 text of an annotation file.
 
     Raises:
         FileNotFoundError: naming ``path`` when it does not exist.
@@ -18,13 +18,23 @@ def read_rows(path: str) -> List[List[str]]:
     with open(path, 'rb') as f:
         raw = f.read()
     try:
-        text = raw.decode('utf-8')
+        return raw.decode('utf-8')
     except UnicodeDecodeError as e:
         line = raw[:e.start].count(b'\n') + 1
         raise ValueError(
             f'{path}, line {line}: not UTF-8 text (byte '
             f'{raw[e.start:e.start + 1]!r} at offset {e.start}); save the '
             'file as UTF-8') from None
+
+
+def read_rows(path: str) -> List[List[str]]:
+    """Read a CSV into rows of stripped strings, skipping blank lines.
+
+    Raises:
+        FileNotFoundError: naming ``path`` when it does not exist.
+        ValueError: naming the file and line when it is not UTF-8.
+    """
+    text = read_text(path)
     return [[cell.strip() for cell in row]
             for row in csv.reader(io.StringIO(text, newline=''))
             if row and any(cell.strip() for cell in row)]
