@@ -3,13 +3,23 @@
 Every prior is an ``A x A`` float32 row-stochastic matrix: row ``k`` is the
 distribution over candidate actions ``i`` used to smooth the target of
 ground-truth action ``k`` (``prior[k, i] = pi^(k)(i)``).
+
+Each kind is built from one input, whatever the dataset: VN from the groups
+of each class (an EPIC action's groups are its verb and its noun), TE from
+transition counts (EPIC segments, or any class sequences), GL from class
+embeddings (EPIC: verb and noun names concatenated; a class list: the
+name). :func:`build_from_vocabulary` (EPIC, EGTEA, EK100) and
+:func:`build_from_class_tables` (any class list) derive these inputs and
+share :func:`build_from_inputs`.
 """
 import warnings
-from typing import Dict, List, Optional, Sequence
+from typing import (Collection, Dict, Hashable, List, Optional, Sequence,
+                    Tuple)
 
 import numpy as np
 
-from ..layout import ActionVocabulary, Segments
+from ..layout import (ActionVocabulary, ClassGroups, ClassNames,
+                      ClassSequences, Segments)
 
 PRIOR_KINDS = ('uniform', 'vn', 'te', 'gl', 'glvn')
 
@@ -37,11 +47,34 @@ def uniform_prior(num_actions: int) -> np.ndarray:
     return np.full((num_actions, num_actions), 1 / num_actions, np.float32)
 
 
+def group_prior(groups: Sequence[Collection[Hashable]]) -> np.ndarray:
+    """Uniform over the classes sharing a group with ``k``, ``k`` itself
+    included: ``1[G(i) & G(k)] / count_k``.
+
+    Args:
+        groups (Sequence[Collection]): The groups of each class (any
+            hashable ids); a class with none smooths into itself only.
+    """
+    members: Dict[Hashable, List[int]] = {}
+    for k, class_groups in enumerate(groups):
+        for g in class_groups:
+            members.setdefault(g, []).append(k)
+    share = np.eye(len(groups), dtype=bool)
+    for classes in members.values():  # each group: all its pairs share
+        if len(classes) > 1:
+            share[np.ix_(classes, classes)] = True
+    return _normalize_rows(share)
+
+
+def vocabulary_groups(vocab: ActionVocabulary) -> List[frozenset]:
+    """The groups of each action: its verb and its noun."""
+    return [frozenset([('verb', v), ('noun', n)])
+            for v, n in zip(vocab.verbs.tolist(), vocab.nouns.tolist())]
+
+
 def verb_noun_prior(vocab: ActionVocabulary) -> np.ndarray:
     """Uniform over the actions sharing the verb or the noun of ``k``."""
-    share = ((vocab.verbs[:, None] == vocab.verbs[None, :]) |
-             (vocab.nouns[:, None] == vocab.nouns[None, :]))
-    return _normalize_rows(share)
+    return group_prior(vocabulary_groups(vocab))
 
 
 def transition_counts(segments: Segments, num_actions: int) -> np.ndarray:
@@ -64,9 +97,18 @@ def transition_counts(segments: Segments, num_actions: int) -> np.ndarray:
     order = np.lexsort((segments.tie_breaks(), segments.start_frames,
                         video_codes))
     videos, actions = video_codes[order], actions[order]
-    same_video = videos[1:] == videos[:-1]
-    counts = np.zeros((num_actions, num_actions), np.int64)
-    np.add.at(counts, (actions[:-1][same_video], actions[1:][same_video]), 1)
+    starts = np.nonzero(videos[1:] != videos[:-1])[0] + 1
+    return sequence_transition_counts(np.split(actions, starts), num_actions)
+
+
+def sequence_transition_counts(sequences: Sequence[np.ndarray],
+                               num_classes: int) -> np.ndarray:
+    """``Occ[i, k]``: how often class ``i`` is immediately followed by
+    ``k``, over sequences of class ids (one per video, in order)."""
+    counts = np.zeros((num_classes, num_classes), np.int64)
+    for seq in sequences:
+        seq = np.asarray(seq, np.int64)
+        np.add.at(counts, (seq[:-1], seq[1:]), 1)
     return counts
 
 
@@ -119,6 +161,43 @@ def action_embeddings(vocab: ActionVocabulary, vectors,
                'one-hot row (no smoothing)' if unembedded else ''),
             PriorWarning, stacklevel=3)
     return phi, missing
+
+
+def class_name_embeddings(classes: ClassNames, vectors,
+                          vectors_source: str = 'the word vectors'
+                          ) -> np.ndarray:
+    """``phi_k = g(name(k))``, the mean vector of the name's tokens (see
+    :func:`~lsant_mmaction.priors.glove.tokenize`), for every class.
+
+    Unlike EPIC's fixed class files, a class list is the user's own: a name
+    none of whose words has a vector is an error (rename it with words the
+    vectors have; the names only place the classes among each other).
+
+    Args:
+        classes (ClassNames): The class names.
+        vectors (KeyedVectors): Word vectors.
+        vectors_source (str): Where the vectors come from, for messages.
+
+    Returns:
+        np.ndarray: float64 ``(C, d)``.
+
+    Raises:
+        ValueError: listing every name without a vector, with its file and
+            line (or list index).
+    """
+    from .glove import embed_names
+    embedded, missing = embed_names(vectors, dict(enumerate(classes.names)))
+    if missing:
+        unknown = set(missing)
+        listed = [f'{classes.where(i)}: {n!r}'
+                  for i, n in enumerate(classes.names) if n in unknown]
+        raise ValueError(
+            f'{vectors_source} has no vector for any word of '
+            f'{len(listed)} of the {len(classes)} class names: '
+            + '; '.join(listed[:20]) + (' ...' if len(listed) > 20 else '')
+            + '. Rename these classes with words it has (e.g. a synonym), '
+            'or give other word vectors')
+    return np.stack([embedded[i] for i in range(len(classes))])
 
 
 def glove_prior(phi: np.ndarray, similarity: str = 'dot') -> np.ndarray:
@@ -212,6 +291,68 @@ def summarize_prior(prior: np.ndarray) -> Dict[str, float]:
         single_entry_rows=int((support == 1).sum()))
 
 
+def build_from_inputs(kind: str,
+                      num_classes: int,
+                      groups: Optional[Sequence[Collection]] = None,
+                      counts: Optional[np.ndarray] = None,
+                      phi: Optional[np.ndarray] = None,
+                      similarity: str = 'dot',
+                      glvn_weights: Sequence[float] = (0.5, 0.5),
+                      source: str = 'the sequences') -> Tuple[np.ndarray,
+                                                              dict]:
+    """A prior of ``kind`` from what it is made of.
+
+    Args:
+        kind (str): One of :data:`PRIOR_KINDS`.
+        num_classes (int): Size of the prior.
+        groups (Sequence[Collection], optional): Groups of each class
+            (``vn``, ``glvn``).
+        counts (np.ndarray, optional): Transition counts ``Occ[i, k]``
+            (``te``).
+        phi (np.ndarray, optional): Class embeddings ``(C, D)`` (``gl``,
+            ``glvn``).
+        similarity (str): GloVe similarity, ``'dot'`` or ``'cosine'``.
+        glvn_weights (Sequence[float]): Weights of GL and VN in ``glvn``.
+        source (str): Where ``counts`` come from, for messages.
+
+    Returns:
+        tuple: the validated float32 prior and notes (``no_predecessor``:
+        classes that never follow another, for ``te``).
+
+    Raises:
+        ValueError: on an unknown kind, a missing input, or counts with no
+            transition at all (the prior would be the identity).
+    """
+    if kind not in PRIOR_KINDS:
+        raise ValueError(f'unknown prior kind {kind!r}; expected one of '
+                         f'{PRIOR_KINDS}')
+    needed = dict(vn=('groups', groups), te=('counts', counts),
+                  gl=('phi', phi), glvn=('phi', phi))
+    if kind in needed and needed[kind][1] is None:
+        raise ValueError(f'the {kind} prior needs {needed[kind][0]}')
+    if kind == 'glvn' and groups is None:
+        raise ValueError('the glvn prior needs groups')
+    notes: Dict[str, List] = {}
+    if kind == 'uniform':
+        prior = uniform_prior(num_classes)
+    elif kind == 'vn':
+        prior = group_prior(groups)
+    elif kind == 'te':
+        if not counts.any():
+            raise ValueError(
+                f'{source}: no class follows another in any video (every '
+                'video has one segment?): the temporal prior would be the '
+                'identity (plain cross-entropy)')
+        notes['no_predecessor'] = np.nonzero(counts.sum(0) == 0)[0].tolist()
+        prior = _normalize_rows(counts.T)
+    else:
+        prior = glove_prior(phi, similarity)
+        if kind == 'glvn':
+            prior = combine_priors([prior, group_prior(groups)],
+                                   glvn_weights)
+    return check_prior(prior, num_classes, f'{kind} prior'), notes
+
+
 def build_from_vocabulary(kind: str,
                           vocab: ActionVocabulary,
                           segments: Optional[Segments] = None,
@@ -220,7 +361,8 @@ def build_from_vocabulary(kind: str,
                           glvn_weights: Sequence[float] = (0.5, 0.5),
                           vectors_source: str = 'the word vectors'
                           ) -> tuple:
-    """Build a prior of ``kind`` from already-loaded inputs.
+    """Build a prior of ``kind`` from an already-loaded action vocabulary
+    (EPIC-KITCHENS-55/100, EGTEA).
 
     Args:
         kind (str): One of :data:`PRIOR_KINDS`.
@@ -246,24 +388,69 @@ def build_from_vocabulary(kind: str,
         raise ValueError(f'unknown prior kind {kind!r}; expected one of '
                          f'{PRIOR_KINDS}')
     num_actions = len(vocab)
+    groups = counts = phi = None
     notes: Dict[str, List] = {}
-    if kind == 'uniform':
-        prior = uniform_prior(num_actions)
-    elif kind == 'vn':
-        prior = verb_noun_prior(vocab)
-    elif kind == 'te':
+    if kind in ('vn', 'glvn'):
+        groups = vocabulary_groups(vocab)
+    if kind == 'te':
         if segments is None:
             raise ValueError('the temporal prior needs the training CSV')
         counts = transition_counts(segments, num_actions)
-        notes['no_predecessor'] = np.nonzero(counts.sum(0) == 0)[0].tolist()
-        prior = _normalize_rows(counts.T)
-    else:
+    if kind in ('gl', 'glvn'):
         if vectors is None:
             raise ValueError(f'the {kind} prior needs word vectors (glove)')
         phi, notes['missing_vectors'] = action_embeddings(
             vocab, vectors, vectors_source)
-        prior = glove_prior(phi, similarity)
-        if kind == 'glvn':
-            prior = combine_priors([prior, verb_noun_prior(vocab)],
-                                   glvn_weights)
-    return check_prior(prior, num_actions, f'{kind} prior'), notes
+    prior, more = build_from_inputs(
+        kind, num_actions, groups, counts, phi, similarity, glvn_weights,
+        segments.path if segments is not None else '')
+    return prior, dict(notes, **more)
+
+
+def build_from_class_tables(kind: str,
+                            num_classes: int,
+                            class_names: Optional[ClassNames] = None,
+                            groups: Optional[ClassGroups] = None,
+                            sequences: Optional[ClassSequences] = None,
+                            vectors=None,
+                            similarity: str = 'dot',
+                            glvn_weights: Sequence[float] = (0.5, 0.5),
+                            vectors_source: str = 'the word vectors'
+                            ) -> tuple:
+    """Build a prior of ``kind`` over any ``num_classes`` classes from what
+    is known about them (see :mod:`lsant_mmaction.layout.class_tables`).
+
+    Args:
+        kind (str): One of :data:`PRIOR_KINDS`.
+        num_classes (int): Number of classes.
+        class_names (ClassNames, optional): Names (``gl``, ``glvn``).
+        groups (ClassGroups, optional): Groups (``vn``, ``glvn``).
+        sequences (ClassSequences, optional): Class sequences (``te``).
+        vectors (KeyedVectors, optional): Word vectors (``gl``, ``glvn``).
+        similarity (str): GloVe similarity, ``'dot'`` or ``'cosine'``.
+        glvn_weights (Sequence[float]): Weights of GL and VN in ``glvn``.
+        vectors_source (str): Where ``vectors`` come from, for messages.
+
+    Returns:
+        tuple: the float32 prior and notes (``no_predecessor`` for ``te``).
+
+    Raises:
+        ValueError: naming the file (and line) when an input does not cover
+            exactly ``num_classes`` classes, or a class name has no vector.
+    """
+    for given, what in ((class_names, 'class names'), (groups, 'groups')):
+        if given is not None and len(given) != num_classes:
+            raise ValueError(f'{given.source}: {len(given)} {what} but '
+                             f'num_classes={num_classes}')
+    phi = None
+    if kind in ('gl', 'glvn'):
+        if class_names is None or vectors is None:
+            raise ValueError(f'the {kind} prior needs class names and word '
+                             'vectors')
+        phi = class_name_embeddings(class_names, vectors, vectors_source)
+    counts = (sequence_transition_counts(sequences.sequences, num_classes)
+              if sequences is not None else None)
+    return build_from_inputs(
+        kind, num_classes, groups.groups if groups is not None else None,
+        counts, phi, similarity, glvn_weights,
+        sequences.source if sequences is not None else '')

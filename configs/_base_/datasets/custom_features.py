@@ -24,17 +24,24 @@ pipeline = [
 ]
 
 # the paper's five priors over your actions; an experiment picks one
-priors = {
-    kind: dict(
-        kind=kind,
+# (each spec holds exactly what its kind reads: the loss refuses other keys)
+priors = dict(
+    uniform=dict(kind='uniform'),  # needs only the loss's num_classes
+    vn=dict(kind='vn', dataset='epic100', actions=data_root + 'actions.csv'),
+    te=dict(
+        kind='te',
+        dataset='epic100',
+        actions=data_root + 'actions.csv',
+        train=data_root + 'training.csv'),
+    gl=dict(
+        kind='gl',
         dataset='epic100',  # the format of actions.csv and the class files
         actions=data_root + 'actions.csv',
         verb_classes=data_root + 'verb_classes.csv',
         noun_classes=data_root + 'noun_classes.csv',
-        train=data_root + 'training.csv',
-        glove='glove-wiki-gigaword-300')  # or a local GloVe .txt file
-    for kind in ('uniform', 'vn', 'te', 'gl', 'glvn')
-}
+        glove='glove-wiki-gigaword-300'),  # or a local GloVe .txt file
+)
+priors['glvn'] = dict(priors['gl'], kind='glvn')
 
 dataset = dict(
     type=dataset_type,

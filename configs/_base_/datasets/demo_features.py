@@ -24,17 +24,24 @@ pipelines = {
 }
 
 # GloVe from the vectors shipped with the package: no network needed
-priors = {
-    kind: dict(
-        kind=kind,
+# (each spec holds exactly what its kind reads: the loss refuses other keys)
+priors = dict(
+    uniform=dict(kind='uniform'),  # needs only the loss's num_classes
+    vn=dict(kind='vn', dataset='epic55', actions=data_root + 'actions.csv'),
+    te=dict(
+        kind='te',
+        dataset='epic55',
+        actions=data_root + 'actions.csv',
+        train=data_root + 'training.csv'),
+    gl=dict(
+        kind='gl',
         dataset='epic55',
         actions=data_root + 'actions.csv',
         verb_classes=data_root + 'EPIC_verb_classes.csv',
         noun_classes=data_root + 'EPIC_noun_classes.csv',
-        train=data_root + 'training.csv',
-        glove='glove-6b-50d-classes')
-    for kind in ('uniform', 'vn', 'te', 'gl', 'glvn')
-}
+        glove='glove-6b-50d-classes'),
+)
+priors['glvn'] = dict(priors['gl'], kind='glvn')
 
 demo_dataset = dict(
     type=dataset_type,

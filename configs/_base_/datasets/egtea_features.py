@@ -32,15 +32,22 @@ pipelines = {
 }
 
 # the paper's priors over the EGTEA actions; an experiment picks one
-priors = {
-    kind: dict(
-        kind=kind,
+# (each spec holds exactly what its kind reads: the loss refuses other keys)
+priors = dict(
+    uniform=dict(kind='uniform'),  # needs only the loss's num_classes
+    vn=dict(kind='vn', dataset='egtea', actions=data_root + 'actions.csv'),
+    te=dict(
+        kind='te',
         dataset='egtea',
         actions=data_root + 'actions.csv',
-        train=data_root + f'training{split}.csv',
-        glove='glove-wiki-gigaword-300')  # or a local glove.6B.300d.txt
-    for kind in ('uniform', 'vn', 'te', 'gl', 'glvn')
-}
+        train=data_root + f'training{split}.csv'),
+    gl=dict(
+        kind='gl',
+        dataset='egtea',
+        actions=data_root + 'actions.csv',
+        glove='glove-wiki-gigaword-300'),  # or a local glove.6B.300d.txt
+)
+priors['glvn'] = dict(priors['gl'], kind='glvn')
 
 train_dataloader = dict(
     batch_size=128,

@@ -31,17 +31,24 @@ pipelines = {
 }
 
 # the paper's priors over the EK100 actions; an experiment picks one
-priors = {
-    kind: dict(
-        kind=kind,
+# (each spec holds exactly what its kind reads: the loss refuses other keys)
+priors = dict(
+    uniform=dict(kind='uniform'),  # needs only the loss's num_classes
+    vn=dict(kind='vn', dataset='epic100', actions=data_root + 'actions.csv'),
+    te=dict(
+        kind='te',
+        dataset='epic100',
+        actions=data_root + 'actions.csv',
+        train=data_root + 'training.csv'),
+    gl=dict(
+        kind='gl',
         dataset='epic100',
         actions=data_root + 'actions.csv',
         verb_classes=data_root + 'EPIC_100_verb_classes.csv',
         noun_classes=data_root + 'EPIC_100_noun_classes.csv',
-        train=data_root + 'training.csv',
-        glove='glove-wiki-gigaword-300')  # or a local glove.6B.300d.txt
-    for kind in ('uniform', 'vn', 'te', 'gl', 'glvn')
-}
+        glove='glove-wiki-gigaword-300'),  # or a local glove.6B.300d.txt
+)
+priors['glvn'] = dict(priors['gl'], kind='glvn')
 
 # the validation subsets on which EK100 reports mean top-5 recall (RU-LSTM's
 # id lists); the dataset publishes them with the dropped segments' labels

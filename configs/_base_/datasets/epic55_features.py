@@ -52,17 +52,24 @@ frame_pipelines = dict(
     ])
 
 # the paper's priors over the EK55 actions; an experiment picks one
-priors = {
-    kind: dict(
-        kind=kind,
+# (each spec holds exactly what its kind reads: the loss refuses other keys)
+priors = dict(
+    uniform=dict(kind='uniform'),  # needs only the loss's num_classes
+    vn=dict(kind='vn', dataset='epic55', actions=data_root + 'actions.csv'),
+    te=dict(
+        kind='te',
+        dataset='epic55',
+        actions=data_root + 'actions.csv',
+        train=data_root + 'training.csv'),
+    gl=dict(
+        kind='gl',
         dataset='epic55',
         actions=data_root + 'actions.csv',
         verb_classes=data_root + 'EPIC_verb_classes.csv',
         noun_classes=data_root + 'EPIC_noun_classes.csv',
-        train=data_root + 'training.csv',
-        glove='glove-wiki-gigaword-300')  # or a local glove.6B.300d.txt
-    for kind in ('uniform', 'vn', 'te', 'gl', 'glvn')
-}
+        glove='glove-wiki-gigaword-300'),  # or a local glove.6B.300d.txt
+)
+priors['glvn'] = dict(priors['gl'], kind='glvn')
 
 train_dataloader = dict(
     batch_size=128,
