@@ -1,4 +1,5 @@
-"""Train an anticipation model: ``python tools/train.py CONFIG [options]``."""
+"""Train a model (an anticipator, or any mmaction recognizer):
+``python tools/train.py CONFIG [options]``."""
 import argparse
 import logging
 import os
@@ -11,6 +12,7 @@ from lsant_mmaction.engine.amp import use_amp_for_training
 from lsant_mmaction.engine.checkpoint import read_checkpoint
 from lsant_mmaction.engine.cli import (CfgOptionsAction, quiet_known_noise,
                                        setup_distributed)
+from lsant_mmaction.models.losses import check_prior_smoothing
 from mmengine.config import Config
 from mmengine.logging import print_log
 from mmengine.runner import Runner
@@ -212,6 +214,10 @@ def main():
     cfg = merge_args(Config.fromfile(args.config), args)
     runner = Runner.from_cfg(cfg)
     quiet_known_noise(runner.logger)
+    # a prior that training reads and nothing provides, or a head that
+    # smooths the labels before the loss: stop before the data and weights
+    check_prior_smoothing(runner.model,
+                          loads_checkpoint=bool(cfg.get('load_from')))
     runner.train()
 
 

@@ -10,7 +10,8 @@ from mmengine.logging import MMLogger
 from mmaction.models.losses import BaseWeightedLoss
 from mmaction.registry import MODELS
 
-from ...priors import PriorWarning, check_prior, load_prior, missing_sources
+from ...priors import (PriorWarning, check_prior, load_prior,
+                       missing_sources, resolve_prior)
 
 # The lifecycle of the loss's prior, one state at a time:
 NO_PRIOR = 'no prior'  # plain cross-entropy (alpha may only be 0)
@@ -38,29 +39,42 @@ def _load_prior_logged(prior: Union[str, dict], num_classes: int,
 @MODELS.register_module()
 class PriorSmoothedCrossEntropyLoss(BaseWeightedLoss):
     """``-sum_i y(i) log softmax(z)(i)`` with
-    ``y = (1 - alpha) * onehot(k) + alpha * prior[k]``, averaged over samples
-    (and anticipation steps).
+    ``y = (1 - alpha) * y_soft + alpha * y_soft @ prior``, averaged over
+    samples (and anticipation steps).
 
-    The soft target is built here from the hard label ``k``; the prior is a
-    buffer, so it moves with the model and is saved in every checkpoint.
+    ``y_soft`` is ``onehot(k)`` for a hard label ``k`` (then
+    ``y = (1 - alpha) * onehot(k) + alpha * prior[k]``), or the soft label
+    itself: mmaction's ``MixupBlending`` / ``CutmixBlending`` give a head
+    soft labels ``(N, C)``, which the loss smooths as the mixture of the
+    smoothed targets of their classes. With ``alpha = 0`` the loss is
+    plain (soft-target) cross-entropy. The head's own ``label_smooth_eps``
+    must stay 0 (it would smooth the labels a second time):
+    :func:`check_prior_smoothing` says so before training.
+
+    The soft target is built here; the prior is a buffer, so it moves with
+    the model and is saved in every checkpoint.
     Its lifecycle (``prior_state``) is one of :data:`NO_PRIOR`,
     :data:`AWAITING_CHECKPOINT` and :data:`READY`, and the matrix is
     validated once, where it enters: when built from its sources (or read
-    from the cache or a ``.npy``) or when filled from a checkpoint. When a
-    build spec's source files are missing (e.g. testing on another machine)
-    the prior awaits a checkpoint; training without it is an error. When
-    the sources are there, the configured prior wins over a checkpoint's
-    (with a warning if they differ), so a later stage may change the
-    prior.
+    from the cache or a ``.npy``) or when filled from a checkpoint. When the
+    source files the prior reads are missing (e.g. testing on another
+    machine) the prior awaits a checkpoint; training without it is an
+    error, raised when the model is put in training mode (after mmengine's
+    ``load_from`` / ``resume``, before the first iteration). When the
+    sources are there, the configured prior wins over a checkpoint's (with
+    a warning if they differ), so a later stage may change the prior.
 
     Args:
         alpha (float): Smoothing weight in ``[0, 1]``; 0 is plain
             cross-entropy. Defaults to 0.
-        prior (str | dict, optional): ``.npy`` path or build spec (the
-            arguments of :func:`lsant_mmaction.priors.build_prior`, e.g.
-            ``dict(kind='glvn', dataset='epic55', actions=..., ...)``).
-            Required when ``alpha > 0``. Defaults to None.
-        num_classes (int, optional): Number of actions; required with a
+        prior (str | dict, optional): ``.npy`` path, ``'uniform'``, or a
+            build spec holding exactly what its kind reads (see
+            :func:`lsant_mmaction.priors.check_prior_spec`), e.g.
+            ``dict(kind='gl', class_names='classes.txt',
+            glove='glove-wiki-gigaword-300')`` or ``dict(kind='glvn',
+            dataset='epic55', actions=..., ...)``. Required when
+            ``alpha > 0``. Defaults to None.
+        num_classes (int, optional): Number of classes; required with a
             prior, checked against it and against the head. Defaults to None.
         cache_dir (str, optional): Where built priors are cached. Defaults to
             ``$LSANT_MMACTION_CACHE/priors`` or
@@ -91,6 +105,7 @@ class PriorSmoothedCrossEntropyLoss(BaseWeightedLoss):
             self.prior_state = NO_PRIOR
             self.register_buffer('prior', None)
             return
+        prior = resolve_prior(prior)  # a bad spec fails here, at build
         if isinstance(prior, str):
             missing = [] if os.path.isfile(prior) else [prior]
         else:
@@ -107,6 +122,27 @@ class PriorSmoothedCrossEntropyLoss(BaseWeightedLoss):
             matrix = _load_prior_logged(prior, num_classes, cache_dir)
             self.prior_state = READY
             self.register_buffer('prior', torch.from_numpy(matrix))
+
+    @property
+    def needs_prior(self) -> bool:
+        """Whether training reads the prior (``alpha > 0``) and it is not
+        there yet."""
+        return self.alpha > 0 and self.prior_state != READY
+
+    def not_ready_message(self, name: str = 'the loss') -> str:
+        """Why ``name`` cannot train, and what to do."""
+        return (f'{name}: the prior was not built (its sources '
+                f'{self._missing_sources} are missing) and no checkpoint '
+                'provided it; give the source files, or load_from a '
+                'checkpoint that holds the prior')
+
+    def train(self, mode: bool = True):
+        """Training mode; an error while the prior training needs is
+        missing (mmengine's train loop sets it after ``load_from`` and
+        ``resume``, before the first iteration)."""
+        if mode and self.needs_prior:
+            raise RuntimeError(self.not_ready_message())
+        return super().train(mode)
 
     def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
         key = prefix + 'prior'
@@ -134,7 +170,8 @@ class PriorSmoothedCrossEntropyLoss(BaseWeightedLoss):
     def _forward(self, cls_score: torch.Tensor,
                  label: torch.Tensor) -> torch.Tensor:
         """Loss of logits ``(N, C)`` or ``(B, S, C)`` with hard labels
-        ``(N,)`` or ``(B,)`` (one label for all steps of a sample).
+        ``(N,)`` / ``(B,)`` or soft labels ``(N, C)`` / ``(B, C)`` (one
+        label for all steps of a sample).
 
         Computed in float32 (at least): under autocast (``--amp``) the
         logits come as bfloat16 or float16; they are cast up and the
@@ -148,26 +185,88 @@ class PriorSmoothedCrossEntropyLoss(BaseWeightedLoss):
 
     def _float32_loss(self, cls_score: torch.Tensor,
                       label: torch.Tensor) -> torch.Tensor:
+        soft = label.is_floating_point()
         if cls_score.dim() == 3:
             steps = cls_score.shape[1]
             cls_score = cls_score.flatten(0, 1)  # (B*S, C)
-            label = label.reshape(-1).repeat_interleave(steps)  # (B*S,)
-        if cls_score.dim() != 2 or label.shape != cls_score.shape[:1]:
+            label = (label.repeat_interleave(steps, dim=0) if soft else
+                     label.reshape(-1).repeat_interleave(steps))
+        if cls_score.dim() != 2 or label.shape != (
+                cls_score.shape if soft else cls_score.shape[:1]):
             raise ValueError(
-                f'expected logits (N, C) or (B, S, C) with hard labels, got '
-                f'{tuple(cls_score.shape)} and {tuple(label.shape)}')
+                f'expected logits (N, C) or (B, S, C) with hard labels (N,) '
+                f'or soft labels (N, C), got {tuple(cls_score.shape)} and '
+                f'{tuple(label.shape)} {label.dtype} labels')
+        if soft:
+            return self._soft_label_loss(cls_score, label.float())
         if self.alpha == 0:
             return F.cross_entropy(cls_score, label)
-        if self.prior_state != READY:
-            raise RuntimeError(
-                f'the prior was not built (missing sources '
-                f'{self._missing_sources}) and no checkpoint provided it')
+        self._check_ready()
         log_p = F.log_softmax(cls_score, dim=-1)  # (N, C)
         nll = -log_p.gather(1, label[:, None])[:, 0]  # (N,)
         smooth = -(self.prior[label] * log_p).sum(-1)  # (N,)
         return ((1 - self.alpha) * nll + self.alpha * smooth).mean()
 
+    def _soft_label_loss(self, cls_score: torch.Tensor,
+                         label: torch.Tensor) -> torch.Tensor:
+        """``y = (1 - alpha) * label + alpha * label @ prior``; labels must
+        be distributions (mixup, cutmix), which one check per batch
+        asserts."""
+        sums = label.sum(-1)
+        if bool((label < 0).any() | ((sums - 1).abs() > 1e-3).any()):
+            row = int((((sums - 1).abs() > 1e-3) |
+                       (label < 0).any(-1)).nonzero()[0, 0])
+            raise ValueError(
+                f'soft labels must be distributions over the classes '
+                f'(non-negative, rows summing to 1); row {row} sums to '
+                f'{float(sums[row]):.6f} with minimum '
+                f'{float(label[row].min()):.6f}')
+        if self.alpha == 0:
+            return F.cross_entropy(cls_score, label)
+        self._check_ready()
+        target = (1 - self.alpha) * label + self.alpha * (
+            label @ self.prior)  # (N, C)
+        return -(target * F.log_softmax(cls_score, dim=-1)).sum(-1).mean()
+
+    def _check_ready(self) -> None:
+        if self.prior_state != READY:
+            raise RuntimeError(self.not_ready_message())
+
     def extra_repr(self) -> str:
         return (f'alpha={self.alpha}, num_classes={self.num_classes}, '
                 f'prior: {self.prior_state}')
 
+
+
+def check_prior_smoothing(model: torch.nn.Module,
+                          loads_checkpoint: bool = False) -> None:
+    """Before training: every :class:`PriorSmoothedCrossEntropyLoss` of
+    ``model`` can train, and no head smooths its labels first.
+
+    Args:
+        model (torch.nn.Module): The model (wrappers are walked through).
+        loads_checkpoint (bool): A checkpoint will be loaded before the
+            first iteration (``load_from``, ``resume``), which may provide
+            priors whose sources are missing. Defaults to False.
+
+    Raises:
+        RuntimeError: naming the loss whose prior training needs is missing
+            (its sources, and no checkpoint to come).
+        ValueError: naming the head whose ``label_smooth_eps`` (mmaction's
+            ``BaseHead``) would smooth the labels before the loss smooths
+            them again.
+    """
+    for name, module in model.named_modules():
+        if (isinstance(module, PriorSmoothedCrossEntropyLoss)
+                and module.needs_prior and not loads_checkpoint):
+            raise RuntimeError(module.not_ready_message(name))
+        loss = getattr(module, 'loss_cls', None)
+        eps = getattr(module, 'label_smooth_eps', 0)
+        if (eps and isinstance(loss, PriorSmoothedCrossEntropyLoss)
+                and loss.alpha > 0):
+            raise ValueError(
+                f'{name}.label_smooth_eps={eps} smooths the labels before '
+                f'{name}.loss_cls (PriorSmoothedCrossEntropyLoss, alpha='
+                f'{loss.alpha}) smooths them again; set label_smooth_eps=0 '
+                "(the loss with prior='uniform' and alpha=eps is the same "
+                'uniform smoothing)')
