@@ -75,6 +75,17 @@ class AnticipationFeatureDataset(BaseActionDataset):
             subsets of the split, published in ``metainfo['anticipation']
             ['subsets']``. Names are restricted to ``SUBSET_NAMES`` when a
             subclass sets it. Defaults to None.
+        past_labels (bool): Give each sample the labels of what is seen at
+            each observed step: ``past_label``, ``past_verb_label``,
+            ``past_noun_label``, int64 ``(T,)``, the action, verb and noun
+            of the segment of the split file whose frames hold the step's
+            frame (the one whose centre is nearest when several do,
+            :meth:`~lsant_mmaction.layout.Segments.covering`), -1 where no
+            segment does or the split has no labels. For auxiliary losses
+            on the observed steps (AFFT's past-action classification); add
+            the keys to ``PackActionInputs``' ``meta_keys``. How many steps
+            have a label is published in ``metainfo['anticipation']
+            ['past_labels']``. Defaults to False.
         time_grid (dict, optional): Arguments of
             :class:`~lsant_mmaction.layout.TimeGrid` (``fps``,
             ``time_step``, ``num_steps``, ``num_anticipation_steps``).
@@ -100,6 +111,7 @@ class AnticipationFeatureDataset(BaseActionDataset):
                  actions_file: str = 'actions.csv',
                  many_shot: Optional[dict] = None,
                  subsets: Optional[dict] = None,
+                 past_labels: bool = False,
                  time_grid: Optional[dict] = None,
                  test_mode: bool = False,
                  indices: Optional[Union[int, Sequence[int]]] = None,
@@ -108,6 +120,7 @@ class AnticipationFeatureDataset(BaseActionDataset):
         self.subset_files = self._subset_files(subsets or {}, data_root)
         self.num_nouns = num_nouns
         self.grid = TimeGrid(**(time_grid or {}))
+        self.past_labels = past_labels
         self.dropped_ids: List[Union[int, str]] = []
         # one dict: mmengine would read a top-level string naming a file
         published = dict(
@@ -203,6 +216,8 @@ class AnticipationFeatureDataset(BaseActionDataset):
                     label=int(segments.actions[i]),
                     verb_label=int(segments.verbs[i]),
                     noun_label=int(segments.nouns[i]))
+            if self.past_labels:
+                info.update(self._past_labels(segments, info))
             data_list.append(info)
         if not data_list:
             raise ValueError(
@@ -217,6 +232,14 @@ class AnticipationFeatureDataset(BaseActionDataset):
                 f'{len(segments)} segments with no frame before the action '
                 f'start (ids {self.dropped_ids[:10]}'
                 f'{" ..." if len(self.dropped_ids) > 10 else ""})')
+        if self.past_labels:
+            steps = sum(len(info['past_label']) for info in data_list)
+            labelled = sum(int((info['past_label'] >= 0).sum())
+                           for info in data_list)
+            published['past_labels'] = dict(steps=steps, labelled=labelled)
+            MMLogger.get_current_instance().info(
+                f'{self.ann_file}: {labelled} of {steps} observed steps lie '
+                'in a segment (past_label); the others are -1')
         published.update(
             vocabulary=vocab.to_dict(),
             dropped_ids=list(self.dropped_ids),
@@ -224,6 +247,19 @@ class AnticipationFeatureDataset(BaseActionDataset):
             subsets=subsets,
             num_segments=len(segments))
         return data_list
+
+    @staticmethod
+    def _past_labels(segments, info: dict) -> Dict[str, np.ndarray]:
+        """``past_label``, ``past_verb_label``, ``past_noun_label`` of the
+        observed steps of one sample (-1: no segment, or no labels)."""
+        rows = segments.covering(info['video_id'], info['frame_inds'])
+        out = {}
+        for key, labels in (('past_label', segments.actions),
+                            ('past_verb_label', segments.verbs),
+                            ('past_noun_label', segments.nouns)):
+            out[key] = (np.where(rows >= 0, labels[rows], -1)
+                        if labels is not None else np.full_like(rows, -1))
+        return out
 
     def full_init(self) -> None:
         """Load the data list (mmengine), then hand the split's frames to

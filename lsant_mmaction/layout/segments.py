@@ -9,8 +9,8 @@ Segment ids are integers in EK55 and EGTEA (``1924``) and strings in
 EPIC-KITCHENS-100 (``P01_01_12``, video id and a running number).
 """
 import re
-from dataclasses import dataclass
-from typing import List, Optional
+from dataclasses import dataclass, field
+from typing import Dict, List, Optional
 
 import numpy as np
 
@@ -50,6 +50,8 @@ class Segments:
     nouns: Optional[np.ndarray]
     actions: Optional[np.ndarray]
     path: str
+    _rows: Optional[Dict[str, np.ndarray]] = field(
+        default=None, init=False, repr=False, compare=False)
 
     @property
     def labelled(self) -> bool:
@@ -61,6 +63,37 @@ class Segments:
     @property
     def string_ids(self) -> bool:
         return self.ids.dtype.kind == 'U'
+
+    def covering(self, video: str, frames: np.ndarray) -> np.ndarray:
+        """int64 ``(T,)``: for each frame number, the index of the segment
+        of ``video`` whose ``[start_frame, end_frame]`` holds it, -1 where
+        none does. Where several do (EK100's segments often overlap), the
+        one whose centre is nearest the frame, then the one listed first.
+
+        (AFFT's labels of observed frames follow the same rule in intent;
+        its code compares the frame's time with half of each segment's
+        length instead of its centre.)
+        """
+        frames = np.asarray(frames, np.int64)
+        if self._rows is None:  # segment indices of each video, once
+            order = np.argsort(np.asarray(self.videos), kind='stable')
+            videos = np.asarray(self.videos)[order]
+            cuts = np.nonzero(videos[1:] != videos[:-1])[0] + 1
+            self._rows = {str(group[0]): rows for group, rows in zip(
+                np.split(videos, cuts), np.split(order, cuts))} \
+                if len(order) else {}
+        rows = self._rows.get(video)
+        if rows is None:
+            return np.full(len(frames), -1, np.int64)
+        start = self.start_frames[rows][None]  # (1, K)
+        end = self.end_frames[rows][None]
+        at = frames[:, None]  # (T, 1)
+        inside = (start <= at) & (at <= end)  # (T, K)
+        # twice the distance to the centre: integers, no rounding
+        distance = np.where(inside, np.abs(2 * at - start - end),
+                            np.iinfo(np.int64).max)
+        return np.where(inside.any(1), rows[distance.argmin(1)],
+                        -1).astype(np.int64)
 
     def tie_breaks(self) -> np.ndarray:
         """int64 ``(N,)`` order of segments that start on the same frame of
