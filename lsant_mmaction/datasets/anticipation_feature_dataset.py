@@ -88,9 +88,9 @@ class AnticipationFeatureDataset(BaseActionDataset):
             ['past_labels']``. Defaults to False.
         time_grid (dict, optional): Arguments of
             :class:`~lsant_mmaction.layout.TimeGrid` (``fps``,
-            ``time_step``, ``num_steps``, ``num_anticipation_steps``).
-            Defaults to None (RU-LSTM's grid: 30 fps, 0.25 s, 14 steps, the
-            last 8 anticipating).
+            ``time_step``, ``num_steps``, ``num_anticipation_steps``,
+            ``tau_a``). Defaults to None (RU-LSTM's grid: 30 fps, 0.25 s,
+            14 steps, the last 8 anticipating).
         test_mode (bool): Build for validation/testing. Defaults to False.
         indices (int | Sequence[int], optional): Keep only these samples
             (mmengine's sub-setting). Defaults to None.
@@ -223,7 +223,7 @@ class AnticipationFeatureDataset(BaseActionDataset):
             raise ValueError(
                 f'{self.ann_file}: all {len(segments)} segments were dropped:'
                 ' none has a frame of the time grid before its start (the '
-                f'latest is {self.grid.time_step:g} s before it, at '
+                f'latest is {self.grid.time_stamps()[-1]:g} s before it, at '
                 f'{self.grid.fps:g} fps); are the start frames frame numbers '
                 'at this fps?')
         if self.dropped_ids:

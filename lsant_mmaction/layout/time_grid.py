@@ -29,11 +29,17 @@ class TimeGrid:
         num_steps (int): Observed steps. Defaults to 14.
         num_anticipation_steps (int): The last steps, whose outputs are the
             anticipations. Defaults to 8.
+        tau_a (float, optional): Seconds before the action of the last
+            step (the shortest anticipation time), for protocols whose last
+            observation is not one ``time_step`` before the action (AVT on
+            EK55: 2 fps, tau_a 1 s; on EGTEA: 1 fps, tau_a 0.5 s). Defaults
+            to None: ``time_step``, with RU-LSTM's exact arithmetic.
     """
     fps: float = 30
     time_step: float = 0.25
     num_steps: int = 14
     num_anticipation_steps: int = 8
+    tau_a: Optional[float] = None
 
     def __post_init__(self) -> None:
         if not (self.fps > 0 and self.time_step > 0 and self.num_steps > 0):
@@ -43,14 +49,21 @@ class TimeGrid:
             raise ValueError(
                 f'num_anticipation_steps={self.num_anticipation_steps} must '
                 f'be in [1, num_steps={self.num_steps}]')
+        if self.tau_a is not None and not self.tau_a > 0:
+            raise ValueError(f'time grid tau_a must be positive seconds, '
+                             f'got {self.tau_a!r}')
 
     def time_stamps(self) -> np.ndarray:
         """Seconds before the action start of each step, in step order.
 
         ``[3.5, 3.25, ..., 0.25]`` on the default grid, computed exactly as
         the official code does (``np.arange`` then reversed) so that the
-        frame numbers match its LMDBs bit for bit.
+        frame numbers match its LMDBs bit for bit; with ``tau_a``,
+        ``tau_a + time_step * [num_steps - 1, ..., 1, 0]``.
         """
+        if self.tau_a is not None:
+            return self.tau_a + self.time_step * np.arange(
+                self.num_steps, dtype=np.float64)[::-1]
         return np.arange(self.time_step, self.time_step * (self.num_steps + 1),
                          self.time_step)[::-1]
 
@@ -95,8 +108,12 @@ class TimeGrid:
         return frames
 
     def to_dict(self) -> dict:
-        """Plain data, for a dataset's metainfo."""
-        return asdict(self)
+        """Plain data, for a dataset's metainfo (``tau_a`` only when
+        set: RU-LSTM's grid publishes the same dict as before it)."""
+        values = asdict(self)
+        if values['tau_a'] is None:
+            del values['tau_a']
+        return values
 
     @classmethod
     def from_dict(cls, values: dict) -> 'TimeGrid':

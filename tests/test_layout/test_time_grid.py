@@ -19,6 +19,34 @@ def test_time_stamps_and_horizons():
     assert time_stamps()[-4] == 1.0
 
 
+@pytest.mark.parametrize('grid,stamps', [
+    # AVT on EK100 (10 frames at 1 fps, tau_a 1 s) and AFFT (18 frames)
+    (TimeGrid(time_step=1.0, num_steps=10, num_anticipation_steps=1),
+     np.arange(10, 0, -1.0)),
+    (TimeGrid(time_step=1.0, num_steps=18, num_anticipation_steps=1),
+     np.arange(18, 0, -1.0)),
+    # AVT on EK55 (10 frames at 2 fps, tau_a 1 s) and EGTEA (1 fps, 0.5 s)
+    (TimeGrid(time_step=0.5, num_steps=10, num_anticipation_steps=1,
+              tau_a=1.0), 1.0 + 0.5 * np.arange(9, -1, -1)),
+    (TimeGrid(time_step=1.0, num_steps=10, num_anticipation_steps=1,
+              tau_a=0.5), 0.5 + np.arange(9, -1, -1.0)),
+])
+def test_official_protocols_of_the_transformer_heads(grid, stamps):
+    np.testing.assert_allclose(grid.time_stamps(), stamps)
+    assert grid.anticipation_times().tolist() == [stamps[-1]]
+    assert TimeGrid.from_dict(grid.to_dict()) == grid
+    # frames at 30 fps: one per time_step, the last tau_a before the start
+    frames = grid.frame_indices(30 * 60)
+    assert frames[-1] == 30 * 60 - round(30 * stamps[-1])
+    assert np.diff(frames).tolist() == [round(30 * grid.time_step)] * (
+        len(frames) - 1)
+
+
+def test_tau_a_is_checked():
+    with pytest.raises(ValueError, match='tau_a must be positive'):
+        TimeGrid(tau_a=0)
+
+
 def test_frames_far_from_video_start():
     # start at 10 s: frames 300 - 30 * ts, floored (hand-computed)
     expected = [195, 202, 210, 217, 225, 232, 240, 247, 255, 262, 270, 277,
