@@ -28,6 +28,10 @@ baseline, with the run counts compared), ``summary.csv`` and ``summary.png``
 another number of runs is flagged (``2 runs, 3 expected``) wherever it is
 shown, and the exit status is 1.
 
+A measure without an anticipation time (a recognizer's ``acc/top1`` from
+mmaction's AccMetric, a fraction; ``--metric top1 --select top1``) is one
+column, shown in percent, and the plot shows it per row.
+
 With ``--choose alpha`` the rows are named as ``tools/sweep.py`` names them
 (``prior=vn alpha=0.1``): rows that differ only in ``alpha=`` form one
 group, and in each group the alpha with the best mean ``--select`` measure
@@ -52,7 +56,7 @@ from lsant_mmaction.evaluation.functional import parse_measure_name
 
 def parse_args():
     parser = argparse.ArgumentParser(
-        description='Summarize anticipation results (mean +- std over seeds)',
+        description='Summarize test results (mean +- std over seeds)',
         formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog=__doc__.split('\n', 2)[2])
     parser.add_argument('rows', nargs='+', help='[NAME=]FOLDER per row')
@@ -81,6 +85,19 @@ def parse_args():
 SWEEP_RECORD = 'done.json'
 
 
+#: mmengine's entries of a test result that are not measures
+NOT_MEASURES = ('data_time', 'time', 'step')
+
+
+def plain_measure(key: str) -> Optional[str]:
+    """``'top1'`` for a measure without an anticipation time (``acc/top1``);
+    None for anticipation measures and mmengine's timings."""
+    if parse_measure_name(key) is not None:
+        return None
+    name = key.split('/')[-1]
+    return None if name in NOT_MEASURES else name
+
+
 def is_test_result(path: str) -> bool:
     """Whether ``path`` has the place of a test result:
     ``<work_dir>/<timestamp>/<timestamp>.json``, as mmengine's LoggerHook
@@ -92,7 +109,7 @@ def is_test_result(path: str) -> bool:
 
 def read_result(path: str) -> Dict[str, float]:
     """The measures of the test result file ``path``; an error naming the
-    file when it does not parse or holds no anticipation measure."""
+    file when it does not parse or holds no measure."""
     try:
         with open(path) as f:
             result = json.load(f)
@@ -102,11 +119,11 @@ def read_result(path: str) -> Dict[str, float]:
             'file cut short (disk full, process killed while writing)? '
             'Test the run again, or delete the file') from e
     if not isinstance(result, dict) or not any(
-            parse_measure_name(k) for k in result):
+            parse_measure_name(k) or plain_measure(k) for k in result):
         keys = sorted(result)[:8] if isinstance(result, dict) else \
             type(result).__name__
         raise ValueError(f'{path}: a test result file (<timestamp>/'
-                         '<timestamp>.json) without anticipation measures '
+                         '<timestamp>.json) without measures '
                          f'({keys})')
     return result
 
@@ -184,24 +201,31 @@ def _finite(key: str, value, source: str) -> float:
 
 
 def horizons(result: Dict[str, float], metric: str, source: str) -> Dict:
-    """``{seconds: value}`` of one measure in one result."""
+    """``{seconds: value}`` of one measure in one result; ``{None: value}``
+    (in percent) for a measure without a time."""
     values = {}
     for key, value in result.items():
         parsed = parse_measure_name(key)
         if parsed and parsed[0] == metric:
             values[parsed[1]] = _finite(key, value, source)
+        elif plain_measure(key) == metric:
+            values[None] = 100 * _finite(key, value, source)
     if not values:
-        names = sorted({p[0] for p in map(parse_measure_name, result) if p})
+        names = sorted({p[0] for p in map(parse_measure_name, result) if p}
+                       | {plain_measure(k) for k in result} - {None})
         raise ValueError(f'{source}: no {metric!r} results (has {names})')
     return values
 
 
 def selected(result: Dict[str, float], select: str, source: str) -> float:
-    """The value of measure ``select`` (``action_top5@1.00s``)."""
+    """The value of measure ``select`` (``action_top5@1.00s``, or ``top1``
+    in percent)."""
     wanted = parse_measure_name(select)
     for key, value in result.items():
-        if parse_measure_name(key) == wanted:
+        if wanted is not None and parse_measure_name(key) == wanted:
             return _finite(key, value, source)
+        if wanted is None and plain_measure(key) == select:
+            return 100 * _finite(key, value, source)
     raise ValueError(f'{source}: no {select!r} result')
 
 
@@ -279,8 +303,13 @@ def _mean_std(values: np.ndarray) -> str:
     return f'{values.mean():.2f} ± {values.std():.2f}'
 
 
+def column(seconds: Optional[float]) -> str:
+    """``'1.00s'``; ``'test'`` for a measure without a time."""
+    return 'test' if seconds is None else f'{seconds:.2f}s'
+
+
 def table_lines(table, times, metric, names, expect=None):
-    header = [f'{t:.2f}s' for t in times]
+    header = [column(t) for t in times]
     lines = [f'| {metric} (%) | ' + ' | '.join(header) + ' |',
              '|---|' + '---|' * len(times)]
     for name in names:
@@ -336,7 +365,7 @@ def write_outputs(table, times, metric, baseline, out, title,
     if baseline is not None and baseline not in table:
         raise ValueError(f'baseline {baseline!r} is not a row: '
                          f'{sorted(table)}')
-    header = [f'{t:.2f}s' for t in times]
+    header = [column(t) for t in times]
     lines = table_lines(table, times, metric, list(table), expect)
     rows_csv = [['row', 'runs'] + [f'{h}_{s}' for h in header
                                    for s in ('mean', 'std')]]
@@ -403,14 +432,22 @@ def plot(table, times, metric, path, title, shown, chosen=None,
     colour = {g: cycle[i % len(cycle)] for i, g in enumerate(
         dict.fromkeys(group_of[n] for n in shown))}
     ax = axes[0, 0]
-    for name in shown:
-        runs = table[name]
-        ax.errorbar(times, runs.mean(0), yerr=runs.std(0), marker='o',
-                    capsize=3, label=f'{name} ({len(runs)} runs)',
-                    color=colour[group_of[name]])
-    ax.set_xlabel('anticipation time (s)')
+    if times == [None]:  # no anticipation times: one bar per row
+        for i, name in enumerate(shown):
+            runs = table[name]
+            ax.bar(i, runs.mean(), yerr=runs.std(), capsize=3,
+                   label=f'{name} ({len(runs)} runs)',
+                   color=colour[group_of[name]])
+        ax.set_xticks(range(len(shown)), [''] * len(shown))
+    else:
+        for name in shown:
+            runs = table[name]
+            ax.errorbar(times, runs.mean(0), yerr=runs.std(0), marker='o',
+                        capsize=3, label=f'{name} ({len(runs)} runs)',
+                        color=colour[group_of[name]])
+        ax.set_xlabel('anticipation time (s)')
+        ax.invert_xaxis()  # from 2.0 s down to 0.25 s, as in the paper
     ax.set_ylabel(f'{metric} (%)')
-    ax.invert_xaxis()  # from 2.0 s down to 0.25 s, as in the paper
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
     if title:

@@ -24,7 +24,9 @@ be in the config (``--grid max_epochs=1,2`` is an error naming
 prior belong to ``--alphas`` and ``--priors``: a ``--grid`` on them is an
 error. Alpha 0 is one-hot training: ``--priors onehot``, not ``--alphas
 0``. The time of ``--select`` must be an anticipation time of the test
-dataset's time grid; all this is checked before anything runs.
+dataset's time grid; all this is checked before anything runs. A
+recognizer's config (``configs/recognition/``) sweeps the same way, on a
+measure without a time (``--select acc/top1``, or its save_best).
 
 Each setting has its folder ``WORK_DIR/<setting>/`` with ``config.py``,
 the complete config its runs train and test with; each run (one seed) is
@@ -128,7 +130,8 @@ def parse_args(argv=None):
                         '%(default)s)')
     parser.add_argument('--select', help='the measure that chooses alpha '
                         '(default: the config\'s checkpoint save_best, '
-                        'e.g. action_top5@1.00s)')
+                        'e.g. action_top5@1.00s, or acc/top1 for a '
+                        'recognizer)')
     parser.add_argument('--metric', help='the measure of the table '
                         '(default: --select without its time)')
     parser.add_argument('--jobs', type=int, default=1,
@@ -295,24 +298,34 @@ def run_config(cfg: Config, values, loss_key: str) -> Config:
 
 
 def selection_measure(cfg: Config, select: Optional[str]) -> str:
-    """``action_top5@1.00s``: ``--select`` or the config's save_best."""
+    """``action_top5@1.00s`` (or a recognizer's ``top1``): ``--select`` or
+    the config's save_best, without the metric's prefix."""
     if select is None:
         select = ((cfg.get('default_hooks') or {}).get('checkpoint')
                   or {}).get('save_best')
-        if not isinstance(select, str):
+        if not isinstance(select, str) or select == 'auto':
             raise ValueError(
                 f'{cfg.filename} has no default_hooks.checkpoint.save_best '
-                'measure: give --select (e.g. action_top5@1.00s)')
-    if parse_measure_name(select) is None:
+                'measure: give --select (e.g. action_top5@1.00s, or '
+                'acc/top1 for a recognizer)')
+    # a measure without a time is named as its metric reports it:
+    # prefix/name (mmaction's AccMetric: acc/top1)
+    if parse_measure_name(select) is None and (
+            '@' in select or '/' not in select
+            or not summary_tool.plain_measure(select)):
         raise ValueError(f'--select {select!r} is not an anticipation '
-                         'measure at a time, e.g. action_top5@1.00s')
+                         'measure at a time, e.g. action_top5@1.00s, nor a '
+                         'metric\'s measure without one, e.g. acc/top1')
     return select.split('/')[-1]
 
 
 def check_select(cfg: Config, select: str, where: str) -> None:
     """``select``'s time must be an anticipation time of the time grid of
     the config's test dataset (the results the summary reads): the
-    metric names no other."""
+    metric names no other. A measure without a time has nothing to check
+    here."""
+    if parse_measure_name(select) is None:
+        return
     dataset = (cfg.get('test_dataloader') or {}).get('dataset')
     while isinstance(dataset, dict) and 'time_grid' not in dataset \
             and isinstance(dataset.get('dataset'), dict):
@@ -756,7 +769,7 @@ def main(argv=None):
     if args.cfg_options:
         cfg.merge_from_dict(args.cfg_options)
     select = selection_measure(cfg, args.select)
-    metric = args.metric or parse_measure_name(select)[0]
+    metric = args.metric or (parse_measure_name(select) or (select, ))[0]
     root = args.work_dir or osp.join(
         'work_dirs', 'sweep_' + osp.splitext(osp.basename(args.config))[0])
     if os.pathsep in root:  # it joins the run folders of a summary row
