@@ -8,7 +8,7 @@ from lsant_mmaction.engine.amp import (use_amp_for_testing,
                                        warn_if_bf16_is_slow)
 from lsant_mmaction.engine.checkpoint import check_checkpoint_fits
 from lsant_mmaction.engine.cli import (CfgOptionsAction, quiet_known_noise,
-                                       setup_distributed)
+                                       setup_distributed, use_split)
 from mmengine.config import Config
 from mmengine.device import get_device
 from mmengine.runner import Runner
@@ -28,6 +28,13 @@ def parse_args():
         'pred_score (float32 numpy (8, num_actions); 2.0 s ... 0.25 s), '
         'gt_label and the verb/noun labels; plain data, read it with '
         'lsant_mmaction.evaluation.load_predictions')
+    parser.add_argument(
+        '--split',
+        help='test on another split of the config\'s data, a CSV relative '
+        'to the test dataset\'s data_root (e.g. training.csv: a teacher\'s '
+        'scores on the training split, with --dump, for '
+        'tools/build_teacher_store.py); the configured split\'s subset '
+        'lists are dropped')
     parser.add_argument(
         '--amp',
         action='store_true',
@@ -58,6 +65,8 @@ def merge_args(cfg, args):
         use_amp_for_testing(cfg)
     if args.cfg_options is not None:
         cfg.merge_from_dict(args.cfg_options)
+    if args.split is not None:
+        use_split(cfg.test_dataloader.dataset, args.split)
     cfg.launcher = args.launcher
     if args.work_dir is not None:
         cfg.work_dir = args.work_dir

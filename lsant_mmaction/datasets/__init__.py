@@ -4,13 +4,15 @@ from .anticipation_feature_dataset import (AnticipationFeatureDataset,
 from .epic_kitchens100_feature_dataset import EpicKitchens100FeatureDataset
 from .rulstm_layout_feature_dataset import RULSTMLayoutFeatureDataset
 from .stack_collate import PickledSamples, StackedTensors, stack_collate
+from .teacher_store import TeacherStore
 from .transforms import (LoadAnticipationFrames, LoadAnticipationVideoFrames,
-                         LoadLMDBFeatures)
+                         LoadLMDBFeatures, LoadTeacherScores)
 
 __all__ = [
     'AnticipationFeatureDataset', 'EgteaGazeFeatureDataset',
     'EpicKitchens55FeatureDataset', 'EpicKitchens100FeatureDataset',
     'LoadAnticipationFrames', 'LoadAnticipationVideoFrames',
-    'LoadLMDBFeatures', 'PickledSamples',
-    'RULSTMLayoutFeatureDataset', 'StackedTensors', 'stack_collate'
+    'LoadLMDBFeatures', 'LoadTeacherScores', 'PickledSamples',
+    'RULSTMLayoutFeatureDataset', 'StackedTensors', 'TeacherStore',
+    'stack_collate'
 ]

@@ -11,6 +11,7 @@ from mmaction.registry import DATASETS
 from ..layout import (SEGMENT_ID_TYPES, TimeGrid, read_id_list,
                       read_segments, read_vocabulary)
 from .transforms.load_lmdb_features import LoadLMDBFeatures
+from .transforms.load_teacher_scores import LoadTeacherScores
 
 
 class AnticipationFeatureDataset(BaseActionDataset):
@@ -262,12 +263,20 @@ class AnticipationFeatureDataset(BaseActionDataset):
         return out
 
     def full_init(self) -> None:
-        """Load the data list (mmengine), then hand the split's frames to
-        each ``LoadLMDBFeatures(cache=True)`` of the pipeline, which builds
-        or checks its feature cache here, once, before workers start."""
+        """Load the data list (mmengine), then check each
+        ``LoadTeacherScores`` store against the split, and hand the split's
+        frames to each ``LoadLMDBFeatures(cache=True)`` of the pipeline,
+        which builds or checks its feature cache here, once, before workers
+        start."""
         if self._fully_initialized:
             return
         super().full_init()
+        teachers = [t for t in self.pipeline.transforms
+                    if isinstance(t, LoadTeacherScores)]
+        for transform in teachers:
+            transform.check_split(
+                [self.get_data_info(i)['segment_id']
+                 for i in range(len(self))], self._metainfo['anticipation'])
         cached = [t for t in self.pipeline.transforms
                   if isinstance(t, LoadLMDBFeatures) and t.cache]
         if cached and len(self):
