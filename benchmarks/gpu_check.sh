@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# One-command GPU check (about 5 minutes on one GPU; see BENCHMARKS.md):
+# One-command GPU check (about 5 minutes on one GPU before step 5 was added;
+# see BENCHMARKS.md):
 #  1. heads against the sequential RU-LSTM oracle on CUDA (fp32 and bf16
 #     autocast correctness; training throughput of the LSTM, RU-LSTM and
 #     fusion heads at EK55 size, fp32 and bf16): benchmarks/gpu_check.py
@@ -8,6 +9,10 @@
 #  4. --amp accuracy parity with CUDA bf16 (benchmarks/amp_parity.sh: the
 #     demo LSTM, one-hot and GL+VN, 3 seeds, float32 against --amp; table in
 #     $OUT/amp_parity/parity.md); PARITY=0 skips it
+#  5. training and eval throughput of AVTHead and AFFTHead against the
+#     RU-LSTM fusion at EK100 size, fp32 and bf16 autocast, with peak memory
+#     (benchmarks/bench_transformer_heads.py; table in
+#     $OUT/transformer_heads.md); TRANSFORMERS=0 skips it
 # The table goes to stdout and to $OUT/gpu_check.md; logs to $OUT.
 # Usage: bash benchmarks/gpu_check.sh   (env: OUT=work_dirs/gpu_check,
 # PYTHON=python; tools/dist_train.sh runs the python on PATH)
@@ -81,6 +86,15 @@ if [ "${PARITY:-1}" != 0 ]; then
         "$OUT/amp_parity.log" bash benchmarks/amp_parity.sh \
         --cfg-options optim_wrapper.dtype=bfloat16
     [ -f "$OUT/amp_parity/parity.md" ] && cat "$OUT/amp_parity/parity.md" >> "$TABLE"
+fi
+# 5. transformer heads against RU-LSTM at EK100 size, one GPU
+if [ "${TRANSFORMERS:-1}" != 0 ]; then
+    CUDA_VISIBLE_DEVICES=${CUDA_VISIBLE_DEVICES%%,*} \
+    run "AVT/AFFT heads vs RU-LSTM fusion, EK100 size (bench_transformer_heads.py)" \
+        "$OUT/transformer_heads.log" "$PYTHON" \
+        benchmarks/bench_transformer_heads.py --device cuda --bf16 \
+        --repeats 5 --out "$OUT/transformer_heads.md"
+    [ -f "$OUT/transformer_heads.md" ] && cat "$OUT/transformer_heads.md" >> "$TABLE"
 fi
 row ""
 row "gpu_check: $([ $status -eq 0 ] && echo 'all checks pass' || echo 'FAILED')"
