@@ -83,7 +83,23 @@ def parse_args():
                         'among all actions (0: every likely successor '
                         'shares the verb or the noun)')
     parser.add_argument('--seed', type=int, default=0)
-    return parser.parse_args()
+    parser.add_argument(
+        '--also-grid', action='append', default=[], metavar='STEP:STEPS',
+        help='also write the frames of this time grid (seconds between '
+        "steps, number of steps), e.g. 1.0:18 for AFFT's EK100 protocol; "
+        'repeat for several. Default: the default grid only')
+    args = parser.parse_args()
+    args.grids = [GRID]
+    for value in args.also_grid:
+        try:
+            step, steps = value.split(':')
+            args.grids.append(TimeGrid(time_step=float(step),
+                                       num_steps=int(steps),
+                                       num_anticipation_steps=1))
+        except ValueError as e:
+            parser.error(f'--also-grid {value!r}: expected STEP:STEPS, e.g. '
+                         f'1.0:18 ({e})')
+    return args
 
 
 def vocabulary():
@@ -154,15 +170,16 @@ def write_many_shot(out, train, pairs):
 
 
 def frame_features(rows, pairs, codes, args, rng):
-    """``{(video, frame): {modality: vector}}`` for every grid frame."""
+    """``{(video, frame): {modality: vector}}`` for every frame of the
+    grids."""
     by_video = {}
     for row in rows:
         by_video.setdefault(row[1], []).append(row)
     feats = {}
     for video, segs in by_video.items():
         starts = np.array([s[2] for s in segs])
-        for seg in segs:
-            frames = GRID.frame_indices(seg[2])
+        for seg, grid in [(s, g) for s in segs for g in args.grids]:
+            frames = grid.frame_indices(seg[2])
             if frames is None:
                 continue
             for frame in frames.tolist():
