@@ -9,10 +9,18 @@ from typing import Callable, Dict, List
 import torch
 from mmengine.model import is_model_wrapper
 
-#: Buffers that may legitimately be absent from (or differ in) a checkpoint:
-#: the loss's prior is rebuilt from the config when its sources are there,
-#: and a model trained with plain cross-entropy has none.
-OPTIONAL_SUFFIXES = ('loss_cls.prior', )
+
+
+def optional_buffers(model: torch.nn.Module) -> List[str]:
+    """State-dict names that may legitimately be absent from a checkpoint:
+    the ``prior`` of every :class:`PriorSmoothedCrossEntropyLoss` of the
+    model (``loss_cls``, and a head's verb, noun or past-action losses),
+    rebuilt from the config when its sources are there; a model trained
+    with plain cross-entropy has none."""
+    from ..models.losses import PriorSmoothedCrossEntropyLoss
+    return [f'{name}.prior' if name else 'prior'
+            for name, module in model.named_modules()
+            if isinstance(module, PriorSmoothedCrossEntropyLoss)]
 
 
 def read_checkpoint(path: str) -> dict:
@@ -93,9 +101,9 @@ def check_checkpoint_fits(model: torch.nn.Module, path: str) -> None:
     buffer of ``model`` with tensors of the right shape, and holds nothing
     the model does not have.
 
-    The loss's prior (:data:`OPTIONAL_SUFFIXES`) may be absent: it is built
-    from the config or filled from the checkpoint by the loss itself, which
-    checks its size.
+    The losses' priors (:func:`optional_buffers`) may be absent: each is
+    built from the config or filled from the checkpoint by the loss itself,
+    which checks its size.
 
     Args:
         model (torch.nn.Module): The model the numbers will come from
@@ -110,7 +118,7 @@ def check_checkpoint_fits(model: torch.nn.Module, path: str) -> None:
         model = model.module
     state = checkpoint_state_dict(read_checkpoint(path), path)
     expected = {k: v.shape for k, v in model.state_dict().items()}
-    optional = [k for k in expected if k.endswith(OPTIONAL_SUFFIXES)]
+    optional = optional_buffers(model)
     missing = sorted(set(expected) - set(state) - set(optional))
     unexpected = sorted(set(state) - set(expected))
     wrong = [
