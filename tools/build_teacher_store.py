@@ -3,7 +3,7 @@ split: one teacher, or a weighted ensemble.
 
     python tools/test.py configs/rulstm_demo_glvn.py work_dirs/rulstm_demo_glvn/best.pth \
         --split training.csv --dump work_dirs/teacher/train_scores.pkl
-    python tools/build_teacher_store.py configs/lstm_demo_kd.py \
+    python tools/build_teacher_store.py configs/lstm_demo_glvn.py \
         --teacher configs/rulstm_demo_glvn.py work_dirs/rulstm_demo_glvn/best.pth \
             work_dirs/teacher/train_scores.pkl \
         --out work_dirs/teacher/store
