@@ -110,12 +110,72 @@ class BaseAnticipationHead(BaseHead):
             hits = top == flat_labels[:, None]  # (B*S, maxk)
             for k in self.topk:
                 losses[f'top{k}_acc'] = hits[:, :k].any(1).float().mean()
-        loss_cls = self.loss_cls(flat_scores, flat_labels)
+        loss_cls = self.loss_cls(
+            flat_scores, flat_labels,
+            **self.distillation_inputs(cls_scores, data_samples))
         if isinstance(loss_cls, dict):
             losses.update(loss_cls)
         else:
             losses['loss_cls'] = loss_cls
         return losses
+
+    def distillation_inputs(self, cls_scores: torch.Tensor,
+                            data_samples: SampleList) -> Dict:
+        """``teacher`` ``(B*S, C)`` and ``teacher_mask`` ``(B*S,)`` for a
+        distilling ``loss_cls`` (``PriorSmoothedCrossEntropyLoss`` with
+        ``alpha, beta > 0``), flattened as the logits; nothing otherwise.
+
+        ``teacher='data'``: each sample's ``teacher_score`` ``(S, C)`` and
+        ``has_teacher`` (:class:`LoadTeacherScores`, through
+        ``PackActionInputs``' ``meta_keys``). ``teacher='self'`` (horizon
+        self-distillation): the head's own prediction at its last
+        anticipation step, detached (no gradient reaches the teacher
+        through this term), teaches every earlier step; the last step has
+        no teacher (the prior alone).
+
+        Raises:
+            KeyError: a sample without ``teacher_score``, naming the key
+                and the transform.
+            ValueError: teacher rows of another shape than the logits.
+        """
+        loss = self.loss_cls
+        if not getattr(loss, 'distills', False):
+            return {}
+        batch, steps, classes = cls_scores.shape
+        device = cls_scores.device
+        if loss.teacher == 'self':
+            if steps < 2:
+                raise ValueError(
+                    'horizon self-distillation (teacher=\'self\') needs at '
+                    f'least 2 anticipation steps; the head has {steps}')
+            teacher = F.softmax(cls_scores[:, -1].detach().float(), dim=-1)
+            teacher = teacher[:, None].expand(batch, steps, classes)
+            mask = (torch.arange(steps, device=device) < steps - 1)
+            mask = mask[None].expand(batch, steps)
+        else:
+            missing = [i for i, x in enumerate(data_samples)
+                       if 'teacher_score' not in x.metainfo]
+            if missing:
+                raise KeyError(
+                    f'{type(self).__name__}: loss_cls distils (beta='
+                    f'{loss.beta}) but samples {missing[:5]} have no '
+                    "teacher_score: add LoadTeacherScores to the training "
+                    "pipeline and 'teacher_score', 'has_teacher' to "
+                    "PackActionInputs' meta_keys")
+            teacher = torch.stack([
+                torch.as_tensor(x.metainfo['teacher_score'])
+                for x in data_samples]).to(device)
+            if tuple(teacher.shape) != (batch, steps, classes):
+                raise ValueError(
+                    f'teacher scores {tuple(teacher.shape)} do not match the '
+                    f'logits {(batch, steps, classes)} (samples, steps, '
+                    'actions)')
+            mask = torch.tensor(
+                [bool(x.metainfo.get('has_teacher', True))
+                 for x in data_samples], device=device)
+            mask = mask[:, None].expand(batch, steps)
+        return dict(teacher=teacher.flatten(0, 1),
+                    teacher_mask=mask.flatten())
 
     def predict_by_feat(self, cls_scores: torch.Tensor,
                         data_samples: SampleList) -> SampleList:

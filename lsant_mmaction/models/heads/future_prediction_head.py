@@ -246,7 +246,9 @@ class FuturePredictionHead(BaseAnticipationHead):
             hits = top == hard[:, None]  # (B*S, maxk)
             for k in self.topk:
                 losses[f'top{k}_acc'] = hits[:, :k].any(1).float().mean()
-        losses['loss_cls'] = self.loss_cls(flat, flat_labels)
+        losses['loss_cls'] = self.loss_cls(
+            flat, flat_labels,
+            **self.distillation_inputs(out['action'], data_samples))
         for name in self.extra_outputs:
             target = self._meta_labels(data_samples, LABEL_KEYS[name],
                                        device)  # (B,)
@@ -282,7 +284,11 @@ class FuturePredictionHead(BaseAnticipationHead):
         keep = flat_labels >= 0
         if not bool(keep.any()):
             return flat.sum() * 0.0
-        return loss(flat[keep], flat_labels[keep])
+        # a distilling loss has no teacher for these outputs: prior alone
+        extra = (dict(teacher_mask=torch.zeros(
+            int(keep.sum()), dtype=torch.bool, device=flat.device))
+            if getattr(loss, 'distills', False) else {})
+        return loss(flat[keep], flat_labels[keep], **extra)
 
     @staticmethod
     def _action_labels(data_samples: SampleList,

@@ -51,6 +51,22 @@ class PriorSmoothedCrossEntropyLoss(BaseWeightedLoss):
     must stay 0 (it would smooth the labels a second time):
     :func:`check_prior_smoothing` says so before training.
 
+    **Distillation** (``beta > 0``): a teacher's probabilities ``p`` per
+    sample (and step), shaped like the logits, join the prior:
+    ``y = (1 - alpha) * y_soft + alpha * [(1 - beta) * y_soft @ prior +
+    beta * p_T]``, ``p_T = p^(1/T)`` renormalised (``temperature`` T).
+    ``kd_form='kl'`` takes the teacher term in Hinton's form instead,
+    ``alpha * beta * T^2 * KL(p_T || softmax(z / T))`` (the prior and label
+    terms unchanged), which for T = 1 differs from the soft-target form by
+    a constant (the teacher's entropy), with the same gradients. The
+    teacher comes from the data (``teacher='data'``: a teacher store's
+    rows, :class:`LoadTeacherScores`, handed in by the heads as
+    ``teacher=`` and ``teacher_mask=``; rows without a teacher take the
+    prior alone) or from the head itself (``teacher='self'``: horizon
+    self-distillation, its own detached prediction at the last
+    anticipation step teaches the earlier steps). ``beta = 0`` is the loss
+    above exactly; ``alpha = 0`` plain cross-entropy whatever ``beta``.
+
     The soft target is built here; the prior is a buffer, so it moves with
     the model and is saved in every checkpoint.
     Its lifecycle (``prior_state``) is one of :data:`NO_PRIOR`,
@@ -82,6 +98,14 @@ class PriorSmoothedCrossEntropyLoss(BaseWeightedLoss):
             names without word vectors) and of the cache (an entry rebuilt,
             a folder that cannot be written) go to the MMLogger.
         loss_weight (float): Factor on the loss. Defaults to 1.0.
+        beta (float): Weight of the teacher within the smoothing, in
+            ``[0, 1]``; with ``beta = 1`` the prior may be None (the
+            teacher alone smooths). Defaults to 0.
+        temperature (float): Temperature of the teacher (and, in the KL
+            form, of the student), > 0. Defaults to 1.
+        kd_form (str): ``'soft_target'`` or ``'kl'``. Defaults to
+            ``'soft_target'``.
+        teacher (str): ``'data'`` or ``'self'``. Defaults to ``'data'``.
     """
 
     def __init__(self,
@@ -89,12 +113,32 @@ class PriorSmoothedCrossEntropyLoss(BaseWeightedLoss):
                  prior: Optional[Union[str, dict]] = None,
                  num_classes: Optional[int] = None,
                  cache_dir: Optional[str] = None,
-                 loss_weight: float = 1.0) -> None:
+                 loss_weight: float = 1.0,
+                 beta: float = 0.0,
+                 temperature: float = 1.0,
+                 kd_form: str = 'soft_target',
+                 teacher: str = 'data') -> None:
         super().__init__(loss_weight=loss_weight)
         if not 0 <= alpha <= 1:
             raise ValueError(f'alpha must be in [0, 1], got {alpha}')
-        if alpha > 0 and prior is None:
-            raise ValueError(f'alpha={alpha} needs a prior')
+        if not 0 <= beta <= 1:
+            raise ValueError(f'beta must be in [0, 1], got {beta}')
+        if not temperature > 0:
+            raise ValueError(f'temperature must be > 0, got {temperature}')
+        if kd_form not in ('soft_target', 'kl'):
+            raise ValueError("kd_form must be 'soft_target' or 'kl', got "
+                             f'{kd_form!r}')
+        if teacher not in ('data', 'self'):
+            raise ValueError("teacher must be 'data' (a teacher store) or "
+                             f"'self' (horizon self-distillation), got "
+                             f'{teacher!r}')
+        if alpha > 0 and prior is None and beta < 1:
+            raise ValueError(f'alpha={alpha} needs a prior (or beta=1: the '
+                             'teacher alone)')
+        self.beta = float(beta)
+        self.temperature = float(temperature)
+        self.kd_form = kd_form
+        self.teacher = teacher
         if prior is not None and num_classes is None:
             raise ValueError('num_classes is required with a prior')
         self.alpha = float(alpha)
@@ -167,8 +211,17 @@ class PriorSmoothedCrossEntropyLoss(BaseWeightedLoss):
                 self.prior_state = READY
         super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
 
+    @property
+    def distills(self) -> bool:
+        """Whether the loss reads a teacher (``alpha > 0`` and
+        ``beta > 0``)."""
+        return self.alpha > 0 and self.beta > 0
+
     def _forward(self, cls_score: torch.Tensor,
-                 label: torch.Tensor) -> torch.Tensor:
+                 label: torch.Tensor,
+                 teacher: Optional[torch.Tensor] = None,
+                 teacher_mask: Optional[torch.Tensor] = None
+                 ) -> torch.Tensor:
         """Loss of logits ``(N, C)`` or ``(B, S, C)`` with hard labels
         ``(N,)`` / ``(B,)`` or soft labels ``(N, C)`` / ``(B, C)`` (one
         label for all steps of a sample).
@@ -181,22 +234,34 @@ class PriorSmoothedCrossEntropyLoss(BaseWeightedLoss):
         if cls_score.dtype in (torch.float16, torch.bfloat16):
             cls_score = cls_score.float()
         with torch.autocast(cls_score.device.type, enabled=False):
-            return self._float32_loss(cls_score, label)
+            return self._float32_loss(cls_score, label, teacher,
+                                      teacher_mask)
 
-    def _float32_loss(self, cls_score: torch.Tensor,
-                      label: torch.Tensor) -> torch.Tensor:
+    def _float32_loss(self, cls_score: torch.Tensor, label: torch.Tensor,
+                      teacher: Optional[torch.Tensor] = None,
+                      teacher_mask: Optional[torch.Tensor] = None
+                      ) -> torch.Tensor:
         soft = label.is_floating_point()
         if cls_score.dim() == 3:
             steps = cls_score.shape[1]
             cls_score = cls_score.flatten(0, 1)  # (B*S, C)
             label = (label.repeat_interleave(steps, dim=0) if soft else
                      label.reshape(-1).repeat_interleave(steps))
+            if teacher is not None:
+                teacher = teacher.flatten(0, 1)
+            if teacher_mask is not None:
+                teacher_mask = (teacher_mask.flatten() if teacher_mask.dim()
+                                == 2 else teacher_mask.repeat_interleave(
+                                    steps))
         if cls_score.dim() != 2 or label.shape != (
                 cls_score.shape if soft else cls_score.shape[:1]):
             raise ValueError(
                 f'expected logits (N, C) or (B, S, C) with hard labels (N,) '
                 f'or soft labels (N, C), got {tuple(cls_score.shape)} and '
                 f'{tuple(label.shape)} {label.dtype} labels')
+        if self.distills:
+            return self._distilled_loss(cls_score, label, soft, teacher,
+                                        teacher_mask)
         if soft:
             return self._soft_label_loss(cls_score, label.float())
         if self.alpha == 0:
@@ -207,20 +272,84 @@ class PriorSmoothedCrossEntropyLoss(BaseWeightedLoss):
         smooth = -(self.prior[label] * log_p).sum(-1)  # (N,)
         return ((1 - self.alpha) * nll + self.alpha * smooth).mean()
 
+    def _distilled_loss(self, cls_score: torch.Tensor, label: torch.Tensor,
+                        soft: bool, teacher: Optional[torch.Tensor],
+                        mask: Optional[torch.Tensor]) -> torch.Tensor:
+        """The loss with a teacher (``alpha > 0``, ``beta > 0``)."""
+        n, c = cls_score.shape
+        if teacher is None and mask is not None and not bool(mask.any()):
+            # rows known to have no teacher (e.g. the observed steps of a
+            # transformer head): the prior alone
+            teacher = torch.full_like(cls_score, 1.0 / c)
+        if teacher is None:
+            raise ValueError(
+                f'PriorSmoothedCrossEntropyLoss(beta={self.beta}) needs '
+                "teacher probabilities: LoadTeacherScores in the training "
+                "pipeline (teacher='data', with teacher_score and "
+                "has_teacher in PackActionInputs' meta_keys) or "
+                "teacher='self' for horizon self-distillation")
+        if teacher.shape != cls_score.shape:
+            raise ValueError(f'teacher probabilities {tuple(teacher.shape)} '
+                             f'do not match the logits '
+                             f'{tuple(cls_score.shape)}')
+        mask = (torch.ones(n, dtype=torch.bool, device=cls_score.device)
+                if mask is None else mask.to(cls_score.device).bool())
+        if self.prior_state == NO_PRIOR and not bool(mask.all()):
+            raise ValueError(
+                f'{int((~mask).sum())} rows have no teacher and the loss has '
+                'no prior to smooth them with; give it a prior, or a '
+                'teacher for every sample')
+        y = label.float() if soft else F.one_hot(label, c).float()
+        if soft:
+            self._check_distributions(y, 'soft labels')
+        p = teacher.detach().float()
+        p = torch.where(mask[:, None], p, torch.full_like(p, 1.0 / c))
+        self._check_distributions(p, 'teacher probabilities')
+        if self.temperature == 1:
+            p_t = p / p.sum(-1, keepdim=True)
+        else:  # p^(1/T), renormalised; zeros (top-k stores) stay zeros
+            log_p = torch.where(p > 0, p.log(), torch.full_like(p, -1e30))
+            p_t = F.softmax(log_p / self.temperature, dim=-1)
+        beta = self.beta * mask.float()  # (N,): no teacher, prior alone
+        if self.prior_state == NO_PRIOR:
+            prior_part = torch.zeros_like(y)  # beta = 1 on every row
+        else:
+            self._check_ready()
+            prior_part = y @ self.prior
+        a = self.alpha
+        log_q = F.log_softmax(cls_score, dim=-1)
+        if self.kd_form == 'soft_target':
+            target = (1 - a) * y + a * ((1 - beta)[:, None] * prior_part +
+                                        beta[:, None] * p_t)
+            return -(target * log_q).sum(-1).mean()
+        ce_label = -(y * log_q).sum(-1)
+        ce_prior = -(prior_part * log_q).sum(-1)
+        log_q_t = F.log_softmax(cls_score / self.temperature, dim=-1)
+        kl = (torch.xlogy(p_t, p_t) - p_t * log_q_t).sum(-1)
+        return ((1 - a) * ce_label + a * (1 - beta) * ce_prior +
+                a * beta * self.temperature**2 * kl).mean()
+
+    @staticmethod
+    def _check_distributions(rows: torch.Tensor, what: str) -> None:
+        """Rows non-negative, finite and summing to 1 (one check per
+        batch), else an error naming the first bad row."""
+        sums = rows.sum(-1)
+        bad = ~torch.isfinite(rows).all(-1) | (rows < 0).any(-1) | (
+            (sums - 1).abs() > 1e-3)
+        if bool(bad.any()):
+            row = int(bad.nonzero()[0, 0])
+            raise ValueError(
+                f'{what} must be distributions over the classes '
+                f'(non-negative, rows summing to 1); row {row} sums to '
+                f'{float(sums[row]):.6f} with minimum '
+                f'{float(rows[row].min()):.6f}')
+
     def _soft_label_loss(self, cls_score: torch.Tensor,
                          label: torch.Tensor) -> torch.Tensor:
         """``y = (1 - alpha) * label + alpha * label @ prior``; labels must
         be distributions (mixup, cutmix), which one check per batch
         asserts."""
-        sums = label.sum(-1)
-        if bool((label < 0).any() | ((sums - 1).abs() > 1e-3).any()):
-            row = int((((sums - 1).abs() > 1e-3) |
-                       (label < 0).any(-1)).nonzero()[0, 0])
-            raise ValueError(
-                f'soft labels must be distributions over the classes '
-                f'(non-negative, rows summing to 1); row {row} sums to '
-                f'{float(sums[row]):.6f} with minimum '
-                f'{float(label[row].min()):.6f}')
+        self._check_distributions(label, 'soft labels')
         if self.alpha == 0:
             return F.cross_entropy(cls_score, label)
         self._check_ready()
@@ -233,8 +362,12 @@ class PriorSmoothedCrossEntropyLoss(BaseWeightedLoss):
             raise RuntimeError(self.not_ready_message())
 
     def extra_repr(self) -> str:
-        return (f'alpha={self.alpha}, num_classes={self.num_classes}, '
+        text = (f'alpha={self.alpha}, num_classes={self.num_classes}, '
                 f'prior: {self.prior_state}')
+        if self.beta:
+            text += (f', beta={self.beta}, temperature={self.temperature}, '
+                     f'kd_form={self.kd_form!r}, teacher={self.teacher!r}')
+        return text
 
 
 
