@@ -282,10 +282,12 @@ def run_config(cfg: Config, values, loss_key: str) -> Config:
                          f'(found {loss!r}); give --loss-key')
     if 'alpha' in values:
         loss['alpha'] = float(values['alpha'])
+    # assigned whole: ConfigDict.update would merge the new spec into the
+    # config's (a uniform prior keeping a glvn spec's files, refused)
     if values.get('prior') == 'onehot':
-        loss.update(alpha=0.0, prior=None)
+        loss['alpha'], loss['prior'] = 0.0, None
     elif 'prior' in values:
-        loss.update(prior=cfg.priors[values['prior']])
+        loss['prior'] = copy.deepcopy(cfg.priors[values['prior']])
         if loss.get('num_classes') is None:  # the dataset base's count
             loss['num_classes'] = cfg.get('num_classes')
         if not loss.get('alpha'):

@@ -16,11 +16,26 @@ import pytest
 from mmengine.config import Config
 from mmengine.device import get_device
 
+from lsant_mmaction.priors import check_prior_spec
+
 from ..conftest import ROOT, load_tool, run_tool
 
 TOOL = osp.join(ROOT, 'tools', 'sweep.py')
 CONFIG = osp.join(ROOT, 'configs', 'lstm_demo_onehot.py')
 TIMES = ['2.00', '1.75', '1.50', '1.25', '1.00', '0.75', '0.50', '0.25']
+
+
+def test_a_prior_replaces_the_configs_whole():
+    """--priors over a config with another prior: the setting's spec is the
+    priors dict's, not merged into the config's (a uniform or vn spec
+    keeping glvn's files would be refused by the loss)."""
+    sweep = load_tool(TOOL)
+    cfg = Config.fromfile(osp.join(ROOT, 'configs', 'lstm_demo_glvn.py'))
+    for prior in ('uniform', 'vn', 'te'):
+        run = sweep.run_config(cfg, [('prior', prior), ('alpha', 0.2)],
+                               'model.cls_head.loss_cls')
+        assert run.model.cls_head.loss_cls.prior == cfg.priors[prior]
+        check_prior_spec(run.model.cls_head.loss_cls.prior)
 
 
 def test_grid_expansion():
