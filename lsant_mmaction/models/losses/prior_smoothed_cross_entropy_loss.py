@@ -315,7 +315,8 @@ class PriorSmoothedCrossEntropyLoss(BaseWeightedLoss):
             prior_part = torch.zeros_like(y)  # beta = 1 on every row
         else:
             self._check_ready()
-            prior_part = y @ self.prior
+            # hard labels: the prior's rows (y @ prior without a matmul)
+            prior_part = y @ self.prior if soft else self.prior[label]
         a = self.alpha
         log_q = F.log_softmax(cls_score, dim=-1)
         if self.kd_form == 'soft_target':
