@@ -1,4 +1,4 @@
-"""Build a prior matrix from annotation files and write it as ``.npy``.
+r"""Build a prior matrix from annotation files and write it as ``.npy``.
 
 Example (EK55, GL+VN with the shipped 50d vectors)::
 

@@ -1,4 +1,4 @@
-"""Build a teacher store from ``tools/test.py --dump`` files of the training
+r"""Build a teacher store from ``tools/test.py --dump`` files of the training
 split: one teacher, or a weighted ensemble.
 
     python tools/test.py configs/rulstm_demo_glvn.py work_dirs/rulstm_demo_glvn/best.pth \

@@ -1,4 +1,4 @@
-"""Convert an official RU-LSTM checkpoint for ``tools/test.py``.
+r"""Convert an official RU-LSTM checkpoint for ``tools/test.py``.
 
 Official checkpoints (fpv-iplab/rulstm) are ``{'state_dict', 'epoch',
 'perf', 'best_perf'}`` with names such as ``rolling_lstm.lstm.weight_ih_l0``,

@@ -1,4 +1,4 @@
-"""Write the EPIC-Kitchens-55 or -100 anticipation challenge JSON of a
+r"""Write the EPIC-Kitchens-55 or -100 anticipation challenge JSON of a
 test split.
 
     python tools/export_challenge.py configs/rulstm_epic_glvn.py \

@@ -1,4 +1,4 @@
-"""Extract per-frame features with a backbone into an RU-LSTM-layout LMDB.
+r"""Extract per-frame features with a backbone into an RU-LSTM-layout LMDB.
 
     python tools/extract_features.py configs/rulstm_epic_glvn_tsn_r50_frames.py \
         work_dirs/rulstm_epic_glvn_tsn_r50_frames/best.pth \

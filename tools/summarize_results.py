@@ -1,4 +1,4 @@
-"""Collect test results of several runs into the paper's table and a plot.
+r"""Collect test results of several runs into the paper's table and a plot.
 
 Each ROW argument is a folder holding the runs of one table row (one per
 seed, e.g. ``work_dirs/lstm_demo_vn/seed0``, ``.../seed1``), or several

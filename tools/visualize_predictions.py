@@ -1,4 +1,4 @@
-"""Show, for chosen segments, the top-10 predicted actions next to the
+r"""Show, for chosen segments, the top-10 predicted actions next to the
 ground truth and the prior's top entries (the paper's qualitative figure).
 
     python tools/test.py CFG CKPT --dump preds.pkl
