@@ -17,7 +17,7 @@ model = dict(
             num_classes={{_base_.num_classes}})))
 
 # one-hot's validation action top-5 at 1 s stops rising by epoch ~50
-# (README, "Choosing alpha")
+# (docs/priors.md, "The demo sweeps")
 
 train_cfg = dict(max_epochs=50)
 default_hooks = dict(logger=dict(interval=10))

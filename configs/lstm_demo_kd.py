@@ -1,4 +1,4 @@
-# Knowledge distillation on the demo data (README, "Distillation"): the
+# Knowledge distillation on the demo data (docs/distillation.md): the
 # LSTM baseline of lstm_demo_glvn.py as the student of a teacher whose
 # probabilities on the training split are a teacher store (the RU-LSTM demo
 # fusion, rulstm_demo_glvn.py, dumped with tools/test.py --split

@@ -15,7 +15,7 @@ model = dict(
         loss_cls=dict(alpha=0.0)))
 
 # one-hot's validation action top-5 at 1 s stops rising by epoch ~50
-# (README, "Choosing alpha")
+# (docs/priors.md, "The demo sweeps")
 
 train_cfg = dict(max_epochs=50)
 default_hooks = dict(logger=dict(interval=10))

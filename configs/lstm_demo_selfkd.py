@@ -1,4 +1,4 @@
-# Horizon self-distillation on the demo data (README, "Distillation"): the
+# Self-distillation on the demo data (docs/distillation.md): the
 # LSTM baseline of lstm_demo_glvn.py whose own prediction at the last
 # anticipation step (0.25 s before the action, the most certain), detached,
 # teaches its earlier steps (2.0 ... 0.5 s), beside the GL+VN prior:

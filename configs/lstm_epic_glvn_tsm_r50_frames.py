@@ -2,8 +2,8 @@
 # shift) on a clip of num_segments=8 frames (every 4th frame, about 1 s)
 # ending at each step, its frame features averaged (TSM's consensus) to
 # 2048-d, feeding the LSTM head. Each step's clip is its own TSM input, so
-# the shift never reaches a later step or another sample (README, "Any
-# mmaction backbone"). Frozen backbone by default (frozen=False to
+# the shift never reaches a later step or another sample (docs/backbones.md,
+# "Modes and the two rules"). Frozen backbone by default (frozen=False to
 # fine-tune), with mmaction's Kinetics-400 TSM-R50 recognizer checkpoint:
 # its 'backbone.*' keys are the PerStepBackbone's, its head is ignored.
 # Offline, point at a local copy:
@@ -35,7 +35,7 @@ test_pipeline = [
     dict(type='PackActionInputs', collect_keys=('imgs', ),
          meta_keys={{_base_.meta_keys}})
 ]
-# 14 clips of 8 frames per sample: a small batch (see README, "Memory")
+# 14 clips of 8 frames per sample: a small batch (see docs/backbones.md, "Memory")
 train_dataloader = dict(
     batch_size=4,
     dataset=dict(data_prefix=dict(frames='frames'), pipeline=train_pipeline))

@@ -30,7 +30,7 @@ test_pipeline = [
     dict(type='PackActionInputs', collect_keys=('imgs', ),
          meta_keys={{_base_.meta_keys}})
 ]
-# 14 clips per sample: a small batch (see README, "Memory")
+# 14 clips per sample: a small batch (see docs/backbones.md, "Memory")
 train_dataloader = dict(
     batch_size=8,
     dataset=dict(data_prefix=dict(frames='frames'), pipeline=train_pipeline))

@@ -1,7 +1,7 @@
 # RU-LSTM with GL+VN on EK55 raw frames: an ImageNet ResNet-50 (TSN's
 # backbone) on each step's frame, average-pooled to 2048-d, feeding one
 # RU-LSTM branch; trained end to end (set frozen=True to train the head
-# only). Batch 8 x 14 frames of 224x224: see README, "Memory".
+# only). Batch 8 x 14 frames of 224x224: see docs/backbones.md, "Memory".
 # The ImageNet weights are torchvision's resnet50 file (what
 # 'torchvision://resnet50' names, without needing torchvision), downloaded
 # once into $TORCH_HOME/hub/checkpoints/. Offline, point at a local copy:
@@ -42,7 +42,7 @@ model = dict(
             prior={{_base_.priors.glvn}},
             num_classes={{_base_.num_classes}})))
 
-# 14 frames per sample: a small batch (see README, "Memory")
+# 14 frames per sample: a small batch (see docs/backbones.md, "Memory")
 train_dataloader = dict(
     batch_size=8,
     dataset=dict(

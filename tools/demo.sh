@@ -17,7 +17,7 @@ BEST="$WORK_DIR/best.pth"  # link to the best epoch's checkpoint
 "$PYTHON" "$ROOT/tools/test.py" "$CONFIG" "$BEST" --work-dir "$WORK_DIR/test" \
     --dump "$WORK_DIR/test/predictions.pkl" > "$WORK_DIR/test.log" 2>&1 \
     || { tail -n 30 "$WORK_DIR/test.log"; exit 1; }
-# the table of the test run (the README's "Results / Demo data" is this file)
+# the table of the test run (the README's demo table is this file)
 sed -n '/Anticipation results/,/Mean time to action/p' "$WORK_DIR/test.log" \
     | sed 's/^.*Anticipation results/Anticipation results/' \
     > "$WORK_DIR/test/results.md"

@@ -7,7 +7,8 @@ RU-LSTM as its three stages (sequence-completion pre-training and
 fine-tuning per modality, then fusion), and the demo versions; the
 transformer heads AVT-h (``avt_*``) and AFFT (``afft_*``) on the same
 grid and features with every prior, and on their official protocols
-(``*_official.py``: their observation window, frame rate and horizon,
+(``*_official.py``: their observation window, frame rate and
+anticipation time,
 on RU-LSTM's full-frame LMDBs). The files
 are committed; this tool is how they are kept consistent (a test checks
 that they match its output)::
@@ -128,7 +129,7 @@ def lstm_config(ds, prior):
         text += pipelines(mods)
     if ds == 'demo':
         text += ('\n# one-hot\'s validation action top-5 at 1 s stops '
-                 'rising by epoch ~50\n# (README, "Choosing alpha")\n')
+                 'rising by epoch ~50\n# (docs/priors.md, "The demo sweeps")\n')
     return text + schedule(ds, LSTM_DEMO_EPOCHS if ds == 'demo' else None)
 
 
@@ -287,7 +288,7 @@ def transformer_config(model, ds, prior, official=False):
     text = f'# {title} on {d["name"]} ({how}),\n'
     if official:
         text += (f'# on its official protocol, {recipe["protocol"]}:\n# one '
-                 'horizon, with the official past-action and feature '
+                 'anticipation time, with the official past-action and feature '
                  f'losses;\n# {prior_text(prior)}. Reads RU-LSTM\'s '
                  'full-frame LMDBs\n# (scripts/download_data_*_full.sh), in '
                  'the folders of the reduced ones.\n')
@@ -317,7 +318,7 @@ def transformer_config(model, ds, prior, official=False):
         text += ('optim_wrapper = dict(optimizer=dict('
                  f'lr={TRANSFORMER_DEMO["lr"]}))\n')
         return text + schedule(ds, TRANSFORMER_DEMO['epochs'])
-    if official and ds == 'egtea':  # the only horizon is 0.5 s
+    if official and ds == 'egtea':  # the only anticipation time is 0.5 s
         text += ('\ndefault_hooks = dict(\n    checkpoint=dict('
                  "save_best='anticipation/action_top5@0.50s'))\n")
     return text + schedule(ds)

@@ -1,4 +1,4 @@
-"""The distillation recipe through the tools (README, "Distillation"):
+"""The distillation recipe through the tools (docs/distillation.md):
 train a teacher, dump it on the training split, build its store, train the
 student on it; horizon self-distillation; the sweep over beta and T."""
 import os.path as osp

@@ -1,5 +1,5 @@
 """A user's own dataset, end to end: a toy workshop dataset whose vocabulary
-is not EPIC's, in the RU-LSTM layout, used as the README says (copy the
+is not EPIC's, in the RU-LSTM layout, used as docs/datasets.md says (copy the
 custom base, set its facts): every prior builds, training and testing run
 through the tools."""
 import os
@@ -66,7 +66,7 @@ def write_toy_dataset(root: str, rng: np.random.Generator) -> None:
 
 def copy_configs(work, base: str, edits, experiment: str) -> None:
     """configs/_base_ and one experiment copied into ``work/configs``, the
-    base's facts set as the README says: each ``(old, new)`` of ``edits``
+    base's facts set as docs/datasets.md says: each ``(old, new)`` of ``edits``
     replaces text that must be there."""
     if not osp.isdir(work / 'configs' / '_base_'):
         shutil.copytree(osp.join(ROOT, 'configs', '_base_'),
@@ -98,7 +98,7 @@ FAST = ['model.cls_head.hidden_channels=32'] + [
 
 @pytest.fixture(scope='module')
 def workshop(tmp_path_factory):
-    """The toy dataset and a copy of configs/ edited as the README says."""
+    """The toy dataset and a copy of configs/ edited as docs/datasets.md says."""
     work = tmp_path_factory.mktemp('own')
     data = str(work / 'data' / 'workshop')
     write_toy_dataset(data, np.random.default_rng(0))

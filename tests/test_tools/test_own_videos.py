@@ -1,5 +1,5 @@
 """A user's own dataset as videos, end to end through the tools, as the
-README says (copy the custom_frames base, set its facts, load videos):
+docs/datasets.md says (copy the custom_frames base, set its facts, load videos):
 train 2 epochs on the videos, test, extract the features of the time grid
 into an LMDB, and train the feature model on that LMDB."""
 import argparse
@@ -37,7 +37,7 @@ FEATURES_CONFIG = osp.join('configs', 'lstm_custom_glvn.py')
 @pytest.fixture(scope='module')
 def videos(tmp_path_factory):
     """The toy dataset's first segments, one index video per video id (30
-    fps, the grid's), and the custom bases edited as the README says: the
+    fps, the grid's), and the custom bases edited as docs/datasets.md says: the
     dataset's facts in custom_features.py, videos in custom_frames.py."""
     work = tmp_path_factory.mktemp('own_videos')
     data = work / 'data' / 'workshop'
@@ -126,7 +126,7 @@ def test_train_test_extract_and_train_on_the_features(videos):
     env_.close()
     np.testing.assert_allclose(got, expected.numpy(), rtol=1e-4, atol=1e-5)
 
-    # the feature model trains on the extracted LMDB (README: lmdb_dirs is
+    # the feature model trains on the extracted LMDB (docs/datasets.md: lmdb_dirs is
     # an argument of LoadLMDBFeatures)
     lmdb_dirs = [f'{split}_dataloader.dataset.pipeline.0.lmdb_dirs.rgb='
                  'rgb_r18' for split in ('train', 'val')]

@@ -176,7 +176,7 @@ def test_conversion_mismatch_errors(tmp_path):
 
 
 def ek100_slice(shared_data, root, dim):
-    """The README's EK100 folder, cut down: a few real validation segments
+    """The EK100 folder of docs/datasets.md, cut down: a few real validation segments
     (from every subset list) with the four id lists, the first real test
     segments and one without frames, the real actions, and random rgb
     features of their grid frames. Returns the number of validation
@@ -254,7 +254,7 @@ def test_official_ek100_checkpoint_converts_and_tests(shared_data, tmp_path):
     for key in ('action_mt5r@1.00s', 'action_mt5r_unseen@1.00s',
                 'action_mt5r_tail@1.00s', 'verb_mt5r_tail@2.00s'):
         assert f'anticipation/{key}' in out, key
-    # the README's challenge export on the README's folder (the validation
+    # docs/datasets.md's challenge export on its folder (the validation
     # split's id lists present: they must stay with the validation split)
     out_json = str(tmp_path / 'test.json')
     run_tool([EXPORT, cfg_path, dst, '--split', 'test_timestamps.csv',

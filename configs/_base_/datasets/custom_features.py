@@ -1,5 +1,5 @@
 # Your own dataset in the RU-LSTM layout (RULSTMLayoutFeatureDataset; see
-# README, "Your own dataset"). Copy this file, then set the five facts below:
+# docs/datasets.md, "Your own dataset"). Copy this file, then set the five facts below:
 #   {data_root}/training.csv validation.csv   id,video,start,end,verb,noun,action
 #   {data_root}/actions.csv                   id,verb,noun,action (header)
 #   {data_root}/verb_classes.csv noun_classes.csv   id,key (header)

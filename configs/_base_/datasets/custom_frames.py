@@ -1,6 +1,6 @@
 # Your own dataset as raw frames or videos, in the RU-LSTM layout, for a
-# backbone in front of the head (PerStepBackbone; README, "Your own
-# dataset"). The dataset's facts (data_root, class counts, the annotation
+# backbone in front of the head (PerStepBackbone; docs/datasets.md, "As
+# raw frames or videos"). The dataset's facts (data_root, class counts, the annotation
 # files, the priors, the metric) are those of custom_features.py: set them
 # there. Here, where the pictures are (copy and edit):
 #   {data_root}/frames/{video}/frame_{:010d}.jpg   raw frames (load = frame_load)
@@ -11,7 +11,7 @@
 _base_ = ['./custom_features.py']
 meta_keys = {{_base_.meta_keys}}
 
-# What the backbone takes at each step (README, "Any mmaction backbone"):
+# What the backbone takes at each step (docs/backbones.md):
 # 2D models one frame, 'NCHW'; 3D models a clip of clip_len frames ending
 # at the step, 'NCTHW'; temporal-shift models (TSM...) clip_len equal to
 # their num_segments, 'NCTHW'.
@@ -59,7 +59,7 @@ data_preprocessor = dict(
             std=[58.395, 57.12, 57.375],
             format_shape=input_format)))
 
-# 14 frames (or clips) per sample: a small batch (README, "Memory")
+# 14 frames (or clips) per sample: a small batch (docs/backbones.md, "Memory")
 data_prefix = dict(frames='frames', videos='videos')
 train_dataloader = dict(
     batch_size=8,

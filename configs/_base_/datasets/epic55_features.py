@@ -31,7 +31,7 @@ pipelines = {
 # {data_root}/frames/{video}/frame_{:010d}.jpg at 30 fps, as the CSVs): one
 # frame per step for 2D backbones; a 3D config sets clip_len and
 # FormatShape('NCTHW'). A frames experiment sets data_prefix=dict(frames=
-# 'frames'), one of these pipelines and a small batch (README, "Memory").
+# 'frames'), one of these pipelines and a small batch (docs/backbones.md, "Memory").
 frame_pipelines = dict(
     train=[
         dict(type='LoadAnticipationFrames', clip_len=1),
