@@ -299,32 +299,37 @@ class PriorSmoothedCrossEntropyLoss(BaseWeightedLoss):
                 f'{int((~mask).sum())} rows have no teacher and the loss has '
                 'no prior to smooth them with; give it a prior, or a '
                 'teacher for every sample')
-        y = label.float() if soft else F.one_hot(label, c).float()
-        if soft:
-            self._check_distributions(y, 'soft labels')
-        p = teacher.detach().float()
-        p = torch.where(mask[:, None], p, torch.full_like(p, 1.0 / c))
-        self._check_distributions(p, 'teacher probabilities')
-        if self.temperature == 1:
-            p_t = p / p.sum(-1, keepdim=True)
-        else:  # p^(1/T), renormalised; zeros (top-k stores) stay zeros
-            log_p = torch.where(p > 0, p.log(), torch.full_like(p, -1e30))
-            p_t = F.softmax(log_p / self.temperature, dim=-1)
+        with torch.no_grad():  # the teacher's side has no gradient
+            p = teacher.detach().float()
+            if not bool(mask.all()):
+                p = torch.where(mask[:, None], p, torch.full_like(p, 1.0 / c))
+            self._check_distributions(p, 'teacher probabilities')
+            if self.temperature == 1:
+                p_t = p / p.sum(-1, keepdim=True)
+            else:  # p^(1/T), renormalised; zeros (top-k stores) stay zeros
+                p_t = F.softmax(p.log() / self.temperature, dim=-1)
         beta = self.beta * mask.float()  # (N,): no teacher, prior alone
+        a = self.alpha
+        # the target (1 - a) y + a [(1 - beta) prior_part + beta p_t], as
+        # one cross-entropy per part (no dense (N, C) one-hot target)
+        log_q = F.log_softmax(cls_score, dim=-1)
+        if soft:
+            y = label.float()
+            self._check_distributions(y, 'soft labels')
+            ce_label = -(y * log_q).sum(-1)
+        else:
+            ce_label = -log_q.gather(1, label[:, None])[:, 0]
         if self.prior_state == NO_PRIOR:
-            prior_part = torch.zeros_like(y)  # beta = 1 on every row
+            ce_prior = torch.zeros_like(ce_label)  # beta = 1 on every row
         else:
             self._check_ready()
-            # hard labels: the prior's rows (y @ prior without a matmul)
-            prior_part = y @ self.prior if soft else self.prior[label]
-        a = self.alpha
-        log_q = F.log_softmax(cls_score, dim=-1)
+            prior_part = label.float() @ self.prior if soft else \
+                self.prior[label]
+            ce_prior = -(prior_part * log_q).sum(-1)
         if self.kd_form == 'soft_target':
-            target = (1 - a) * y + a * ((1 - beta)[:, None] * prior_part +
-                                        beta[:, None] * p_t)
-            return -(target * log_q).sum(-1).mean()
-        ce_label = -(y * log_q).sum(-1)
-        ce_prior = -(prior_part * log_q).sum(-1)
+            ce_teacher = -(p_t * log_q).sum(-1)
+            return ((1 - a) * ce_label + a * (1 - beta) * ce_prior +
+                    a * beta * ce_teacher).mean()
         log_q_t = F.log_softmax(cls_score / self.temperature, dim=-1)
         kl = (torch.xlogy(p_t, p_t) - p_t * log_q_t).sum(-1)
         return ((1 - a) * ce_label + a * (1 - beta) * ce_prior +
@@ -335,7 +340,8 @@ class PriorSmoothedCrossEntropyLoss(BaseWeightedLoss):
         """Rows non-negative, finite and summing to 1 (one check per
         batch), else an error naming the first bad row."""
         sums = rows.sum(-1)
-        bad = ~torch.isfinite(rows).all(-1) | (rows < 0).any(-1) | (
+        # a non-finite entry makes its row's sum non-finite
+        bad = ~torch.isfinite(sums) | (rows < 0).any(-1) | (
             (sums - 1).abs() > 1e-3)
         if bool(bad.any()):
             row = int(bad.nonzero()[0, 0])
