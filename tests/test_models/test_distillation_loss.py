@@ -70,6 +70,22 @@ def test_target_with_a_teacher(alpha, beta, temp, tmp_path):
         rtol=1e-5)
 
 
+@pytest.mark.parametrize('temp', [1.0, 2.0, 0.5])
+def test_teacher_rows_with_zeros(temp, tmp_path):
+    """A top-k store's rows are zero outside their k classes: tempered,
+    the zeros stay zero (p^(1/T)) and the rest is renormalised, in rows
+    with and without zeros in the same batch."""
+    path, prior = prior_file(tmp_path)
+    z, labels, t = rand(4, N, C), torch.arange(N) % C, teacher_rows(5)
+    t[:3, :2] = 0  # three sparse rows, three dense
+    t = t / t.sum(1, keepdim=True)
+    got = loss(path, alpha=0.6, beta=0.5, temperature=temp)(
+        z, labels, teacher=t)
+    np.testing.assert_allclose(
+        float(got), reference(z, labels, prior, t, 0.6, 0.5, temp),
+        rtol=1e-5)
+
+
 def test_alpha_one_beta_one_is_cross_entropy_against_the_teacher(tmp_path):
     z, labels, t = rand(4, N, C), torch.arange(N) % C, teacher_rows(5)
     # the teacher alone smooths: no prior needed

@@ -307,7 +307,14 @@ class PriorSmoothedCrossEntropyLoss(BaseWeightedLoss):
             if self.temperature == 1:
                 p_t = p / p.sum(-1, keepdim=True)
             else:  # p^(1/T), renormalised; zeros (top-k stores) stay zeros
-                p_t = F.softmax(p.log() / self.temperature, dim=-1)
+                # (log of the positive entries only: log(0) is slow on CPUs)
+                pos = p > 0
+                if bool(pos.all()):
+                    log_p = p.log()
+                else:
+                    log_p = torch.where(pos, p, torch.ones_like(p)).log()
+                    log_p = log_p.masked_fill_(~pos, float('-inf'))
+                p_t = F.softmax(log_p / self.temperature, dim=-1)
         beta = self.beta * mask.float()  # (N,): no teacher, prior alone
         a = self.alpha
         # the target (1 - a) y + a [(1 - beta) prior_part + beta p_t], as
