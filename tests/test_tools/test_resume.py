@@ -152,7 +152,11 @@ def test_resume_with_another_thread_count_ends_identical(runs):
     """Killed with 2 CPU threads, resumed with 1 (OMP_NUM_THREADS): in
     deterministic mode the resumed run takes the checkpoint's 2 threads
     (another count sums in another order) and ends bit-identical. Hidden
-    256, where 1 and 2 threads give other weights (at 64 they need not)."""
+    256, where 1 and 2 threads gave other weights on the machines this was
+    written on (at 64 they need not). Where they give the same weights (a
+    CPU and torch build whose kernels split work without changing the
+    order of sums), the resume is still checked, and the test then skips
+    saying that the ending cannot tell the two counts apart."""
     options = ['--cfg-options', *SMALL, *NO_WORKERS,
                'model.cls_head.hidden_channels=256']
     two = dict(OMP_NUM_THREADS='2')
@@ -162,8 +166,7 @@ def test_resume_with_another_thread_count_ends_identical(runs):
     train(runs['cwd'], runs['config'], ref_2, *options, extra_env=two)
     one, other = (load(osp.join(r, 'epoch_3.pth'))['state_dict']
                   for r in (ref_1, ref_2))
-    assert any(not torch.equal(one[k], other[k]) for k in one), \
-        '1 and 2 threads gave the same weights: the case is not tested'
+    threads_matter = any(not torch.equal(one[k], other[k]) for k in one)
     proc = train(runs['cwd'], runs['config'], work, *options, check=False,
                  extra_env=dict(two, LSANT_KILL_AT='2:2'))
     assert proc.returncode == -signal.SIGKILL, proc.stderr[-3000:]
@@ -173,6 +176,10 @@ def test_resume_with_another_thread_count_ends_identical(runs):
     assert 'Resumed with the 2 CPU threads of the checkpoint' in out
     assert_same_checkpoint(osp.join(ref_2, 'epoch_3.pth'),
                            osp.join(work, 'epoch_3.pth'))
+    if not threads_matter:
+        pytest.skip('resumed with the checkpoint\'s 2 threads and ended '
+                    'identical, but here 1 and 2 threads give the same '
+                    'weights, so the ending cannot tell the counts apart')
 
 
 def test_truncated_last_checkpoint_falls_back_and_ends_identical(
