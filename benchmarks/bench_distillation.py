@@ -111,18 +111,22 @@ def write_stores(folder, ids, topk):
 def main():
     args = parse_args()
     torch.set_num_threads(args.threads)
-    from multiprocessing.reduction import ForkingPickler
-
     import lsant_mmaction  # noqa: F401
-    from lsant_mmaction.datasets import stack_collate
-    from mmaction.registry import MODELS, TRANSFORMS
     from mmengine.config import Config
-    from mmengine.optim import OptimWrapper
     from mmengine.registry import init_default_scope
     init_default_scope('mmaction')
 
     cfg = Config.fromfile(osp.join(ROOT, 'configs', 'lstm_epic_onehot.py'))
-    tmp = tempfile.mkdtemp(prefix='bench_distillation_')
+    with tempfile.TemporaryDirectory(prefix='bench_distillation_') as tmp:
+        run(args, cfg, tmp)  # the stores (1.9 GB dense) go with the folder
+
+
+def run(args, cfg, tmp):
+    from multiprocessing.reduction import ForkingPickler
+
+    from lsant_mmaction.datasets import stack_collate
+    from mmaction.registry import MODELS, TRANSFORMS
+    from mmengine.optim import OptimWrapper
     prior = osp.join(tmp, 'prior.npy')
     rows = np.random.default_rng(1).random((NUM_CLASSES, NUM_CLASSES))
     np.save(prior, (rows / rows.sum(1, keepdims=True)).astype(np.float32))
